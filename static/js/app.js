@@ -1,0 +1,1 @@
+// Hoverfeed's only first-party script: generic glue, no page-specific logic.

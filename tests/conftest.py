@@ -1,0 +1,167 @@
+"""Fixtures: a fresh database per test (a SQLite file, or a PostgreSQL schema when
+TEST_DATABASE_URL is set), the app, a client and an `auth` helper.
+
+The database is always real: SQLite files under pytest's tmp_path, or a throwaway schema in
+the PostgreSQL that TEST_DATABASE_URL names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from werkzeug.test import TestResponse
+
+from webapp import create_app
+from webapp.config import normalise_database_url
+from webapp.extensions import db
+
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+PASSWORD = "correct horse battery staple"
+HTMX = {"HX-Request": "true"}
+
+CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_INPUT_ALT = re.compile(r'type="hidden" name="csrf_token" value="([^"]+)"')
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+def on_postgres() -> bool:
+    return postgres_url() is not None
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database for one test."""
+    base = postgres_url()
+    if base is None:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    # Every connection of the app under test lives in this schema only.
+    yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def empty_app(database_url: str) -> Iterator[Flask]:
+    """The app on a database with no tables at all."""
+    app = make_app(database_url)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(empty_app: Flask) -> Flask:
+    with empty_app.app_context():
+        db.create_all()
+    return empty_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_INPUT.search(html) or CSRF_INPUT_ALT.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def csrf_token(client: FlaskClient, page: str = "/login") -> str:
+    """The client's CSRF token, read from a form as a browser would."""
+    return csrf_token_from(client.get(page).get_data(as_text=True))
+
+
+class AuthActions:
+    """Register, log in and log out through the real forms, CSRF tokens included."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def register(
+        self,
+        username: str = "alice",
+        email: str | None = None,
+        password: str = PASSWORD,
+        confirm_password: str | None = None,
+    ) -> TestResponse:
+        return self.client.post(
+            "/register",
+            data={
+                "csrf_token": csrf_token(self.client, "/register"),
+                "username": username,
+                "email": email if email is not None else f"{username}@example.com",
+                "password": password,
+                "confirm_password": password if confirm_password is None else confirm_password,
+            },
+        )
+
+    def login(
+        self,
+        username: str = "alice",
+        password: str = PASSWORD,
+        remember_me: bool = False,
+        next_page: str | None = None,
+    ) -> TestResponse:
+        data = {
+            "csrf_token": csrf_token(self.client, "/login"),
+            "username": username,
+            "password": password,
+        }
+        if remember_me:
+            data["remember_me"] = "y"
+        query = {"next": next_page} if next_page is not None else None
+        return self.client.post("/login", data=data, query_string=query)
+
+    def logout(self) -> TestResponse:
+        token = csrf_token_from(self.client.get("/").get_data(as_text=True))
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture(autouse=True)
+def ignore_local_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A developer's .env must not change what the tests see."""
+    import webapp
+
+    monkeypatch.setattr(webapp, "ENV_FILE", tmp_path / "absent.env")

@@ -1,0 +1,50 @@
+"""The hover-card comment feed: `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from webapp.config import ROOT
+from webapp.config import load_config
+
+#: Local settings for development; the real environment always wins over it.
+ENV_FILE = ROOT / ".env"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    load_dotenv(ENV_FILE)
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, test_config)
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    from webapp import auth
+    from webapp import cli
+    from webapp import database
+    from webapp import errors
+    from webapp import main
+    from webapp import sessions
+    from webapp.extensions import csrf
+    from webapp.extensions import db
+    from webapp.passwords import dummy_hash
+
+    db.init_app(app)
+    database.configure_engine(app)
+    csrf.init_app(app)
+    sessions.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    errors.init_app(app)
+    cli.init_app(app)
+    # Computed now rather than on the first login attempt for an unknown user, so that
+    # attempt costs what any other does.
+    dummy_hash()
+    return app
