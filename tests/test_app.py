@@ -171,7 +171,7 @@ def test_logged_in_navbar_and_welcome(client: FlaskClient, auth: AuthActions) ->
     auth.register("Dora_B")
     auth.login("dora_b")
     html = client.get("/").get_data(as_text=True)
-    assert '<span class="nav-user">Dora_B</span>' in html
+    assert 'class="nav-user" href="/user/Dora_B">Dora_B</a>' in html
     assert "Log out" in html and 'href="/register"' not in html
     assert "Welcome back, Dora_B!" in html  # flashed by the login
     assert "Hi, Dora_B!" in html

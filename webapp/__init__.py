@@ -26,12 +26,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     Path(app.instance_path).mkdir(exist_ok=True)
 
+    from webapp import activity
     from webapp import auth
     from webapp import cli
     from webapp import database
     from webapp import errors
+    from webapp import feed
     from webapp import main
+    from webapp import security
     from webapp import sessions
+    from webapp import templating
+    from webapp import users
     from webapp.extensions import csrf
     from webapp.extensions import db
     from webapp.passwords import dummy_hash
@@ -40,8 +45,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     database.configure_engine(app)
     csrf.init_app(app)
     sessions.init_app(app)
+    activity.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(feed.bp)
     app.register_blueprint(main.bp)
+    app.register_blueprint(users.bp)
     errors.init_app(app)
     cli.init_app(app)
     # Computed now rather than on the first login attempt for an unknown user, so that

@@ -32,7 +32,7 @@ BAD_CREDENTIALS = "Invalid username or password."
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> str | Response:
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(url_for("feed.index"))
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
@@ -50,7 +50,7 @@ def register() -> str | Response:
 def login() -> str | Response:
     next_page = request.args.get("next")
     if current_user.is_authenticated:
-        return redirect(url_for("main.index"))
+        return redirect(url_for("feed.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
@@ -61,7 +61,7 @@ def login() -> str | Response:
             session.clear()
             login_user(user, remember=form.remember_me.data)
             flash(f"Welcome back, {user.username}!", "success")
-            target = next_page if is_safe_local_path(next_page) else url_for("main.index")
+            target = next_page if is_safe_local_path(next_page) else url_for("feed.index")
             return redirect(target, 303)
     status = 200 if not (form.errors or form.form_errors) else 422
     return render_template("auth/login.html", form=form), status

@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import click
 from flask import Flask
 
+from webapp import demo
+from webapp.database import MIGRATE_HINT
+from webapp.database import schema_is_missing
 from webapp.extensions import db
 from webapp.models import Post
 from webapp.models import User
 
 
 def init_app(app: Flask) -> None:
-    @app.shell_context_processor
-    def shell_context() -> dict[str, Any]:
-        return {"db": db, "User": User, "Post": Post}
+    app.shell_context_processor(shell_context)
+    app.cli.add_command(seed_demo)
+
+
+def shell_context() -> dict[str, Any]:
+    return {"db": db, "User": User, "Post": Post}
+
+
+@click.command("seed-demo")
+@click.option("--users", default=60, show_default=True, type=click.IntRange(2, 1_000_000))
+@click.option("--comments", default=600, show_default=True, type=click.IntRange(0, 10_000_000))
+@click.option("--seed", "seed_value", default=2026, show_default=True, help="Random seed.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
+def seed_demo(users: int, comments: int, seed_value: int, if_empty: bool) -> None:
+    """Fill the database with demo users, comments and follows."""
+    if schema_is_missing():
+        raise click.ClickException(MIGRATE_HINT)
+    if demo.has_users():
+        if if_empty:
+            click.echo("The database has users already: no demo data added.")
+            return
+        raise click.ClickException("The database has users already; seed an empty one.")
+    started = time.perf_counter()
+    with click.progressbar(length=users + comments, label="Adding demo data") as bar:
+        summary = demo.seed(users, comments, seed_value=seed_value, progress=bar.update)
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"Added {summary.users} users, {summary.comments} comments and {summary.follows} "
+        f"follows in {seconds:.1f} s ({summary.comments / max(seconds, 1e-9):,.0f} comments/s)."
+    )
+    click.echo(f"Log in as {demo.DEMO_USERNAME!r} with password {demo.DEMO_PASSWORD!r}.")

@@ -8,6 +8,7 @@ from wtforms import Field
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms import SubmitField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
@@ -16,10 +17,16 @@ from wtforms.validators import ValidationError
 from webapp.identity import InvalidEmail
 from webapp.identity import normalise_email
 from webapp.identity import username_problem
+from webapp.models import ABOUT_ME_MAX_LENGTH
+from webapp.models import BODY_MAX_LENGTH
 from webapp.models import EMAIL_MAX_LENGTH
 from webapp.models import USERNAME_MAX_LENGTH
 from webapp.passwords import PASSWORD_MAX_LENGTH
 from webapp.passwords import password_problem
+from webapp.posts import body_problem
+from webapp.textrules import CONTROL_CHARACTERS_MESSAGE
+from webapp.textrules import clean_text
+from webapp.textrules import has_control_characters
 
 
 class RegistrationForm(FlaskForm):
@@ -77,7 +84,32 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
-class LogoutForm(FlaskForm):
-    """Only the CSRF token: logging out changes state, so it is a POST like any other."""
+class PostForm(FlaskForm):
+    body = TextAreaField(
+        "Say something",
+        validators=[DataRequired(message="Write something first.")],
+        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 3},
+    )
+    submit = SubmitField("Post")
 
-    submit = SubmitField("Log out")
+    def validate_body(self, field: Field) -> None:
+        field.data = clean_text(field.data)
+        problem = body_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class EditProfileForm(FlaskForm):
+    about_me = TextAreaField(
+        "About me",
+        validators=[Length(max=ABOUT_ME_MAX_LENGTH)],
+        render_kw={"maxlength": ABOUT_ME_MAX_LENGTH, "rows": 4},
+    )
+    submit = SubmitField("Save")
+
+    def validate_about_me(self, field: Field) -> None:
+        field.data = clean_text(field.data)
+        if len(field.data) > ABOUT_ME_MAX_LENGTH:
+            raise ValidationError(f"At most {ABOUT_ME_MAX_LENGTH} characters.")
+        if has_control_characters(field.data):
+            raise ValidationError(CONTROL_CHARACTERS_MESSAGE)

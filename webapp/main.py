@@ -1,25 +1,30 @@
-"""Blueprint: the home page and the health check."""
+"""Blueprint: the health check and avatars."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
-from flask import render_template
-from flask_login import login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.avatars import avatar_svg
 from webapp.extensions import db
+from webapp.identity import canonical_username
+from webapp.models import USERNAME_MAX_LENGTH
 
 bp = Blueprint("main", __name__)
 
 
-@bp.route("/index")
-@bp.route("/")  # listed last, so url_for gives "/"
-@login_required
-def index() -> str:
-    return render_template("main/index.html")
+@bp.route("/avatar/<name>.svg")
+def avatar(name: str) -> Response:
+    """Drawn from the name alone (no database), so it can be cached for a year."""
+    response = Response(avatar_svg(canonical_username(name)[:USERNAME_MAX_LENGTH]))
+    response.mimetype = "image/svg+xml"
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 24 * 3600
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.route("/healthz")

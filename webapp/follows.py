@@ -1,0 +1,62 @@
+"""Following: idempotent, with the counters changed in the same transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from webapp.extensions import db
+from webapp.models import User
+from webapp.models import follow as follow_table
+
+
+class CannotFollowSelf(ValueError):
+    pass
+
+
+def _adjust_counts(follower_id: int, followed_id: int, delta: int) -> None:
+    # `SET n = n + 1` in SQL: concurrent follows never lose an increment.
+    db.session.execute(
+        update(User)
+        .where(User.id == follower_id)
+        .values(following_count=User.following_count + delta)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(User)
+        .where(User.id == followed_id)
+        .values(follower_count=User.follower_count + delta)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def follow(follower: User, followed: User) -> bool:
+    """Follow; True when this call created the follow, False when it already existed."""
+    if follower.id == followed.id:
+        raise CannotFollowSelf("You cannot follow yourself.")
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    inserted = db.session.execute(
+        dialect.insert(follow_table)
+        .values(follower_id=follower.id, followed_id=followed.id)
+        .on_conflict_do_nothing()
+    ).rowcount
+    if inserted:
+        _adjust_counts(follower.id, followed.id, +1)
+    db.session.commit()
+    return bool(inserted)
+
+
+def unfollow(follower: User, followed: User) -> bool:
+    """Unfollow; True when a follow was removed, False when there was none."""
+    removed = db.session.execute(
+        delete(follow_table).where(
+            follow_table.c.follower_id == follower.id,
+            follow_table.c.followed_id == followed.id,
+        )
+    ).rowcount
+    if removed:
+        _adjust_counts(follower.id, followed.id, -1)
+    db.session.commit()
+    return bool(removed)

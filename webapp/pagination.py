@@ -1,0 +1,52 @@
+"""Keyset pagination: a page is "the N items older than this (timestamp, id)".
+
+Page 500 costs what page 1 costs: the database walks the (timestamp, id) index from the
+cursor instead of counting past every earlier row as OFFSET would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Generic
+from typing import TypeVar
+
+from werkzeug.exceptions import BadRequest
+
+T = TypeVar("T")
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Cursor:
+    timestamp: datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = round(self.timestamp.timestamp() * 1_000_000)
+        return f"{micros}_{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> Cursor | None:
+        """The cursor in a `before=` query value; a malformed one is the client's error."""
+        if not raw:
+            return None
+        micros, _, id_text = raw.partition("_")
+        try:
+            timestamp = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+            item_id = int(id_text)
+        except (ValueError, OverflowError, OSError):
+            raise BadRequest("That page link is not valid.") from None
+        return cls(timestamp, item_id)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: Cursor | None
+
+    @property
+    def next_before(self) -> str | None:
+        return self.next_cursor.encode() if self.next_cursor else None
