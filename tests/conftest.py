@@ -165,3 +165,85 @@ def ignore_local_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     import webapp
 
     monkeypatch.setattr(webapp, "ENV_FILE", tmp_path / "absent.env")
+
+
+# Data helpers: rows made through the app's own services, on the real database ------------
+
+
+def make_user(app: Flask, username: str, about_me: str = "", email: str | None = None) -> int:
+    from webapp.models import User
+    from webapp.passwords import hash_password
+
+    with app.app_context():
+        user = User(
+            username=username,
+            username_canon=username.casefold(),
+            email=email or f"{username.casefold()}@example.com",
+            password_hash=hash_password(PASSWORD),
+            about_me=about_me,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def add_posts(app: Flask, user_id: int, bodies: list[str], timestamp=None) -> list[int]:
+    """Comments by one user, through the same service the feed uses."""
+    from webapp.models import User
+    from webapp.posts import create_post
+
+    ids = []
+    with app.app_context():
+        for body in bodies:
+            post = create_post(db.session.get(User, user_id), body)
+            if timestamp is not None:
+                post.timestamp = timestamp
+                db.session.commit()
+            ids.append(post.id)
+    return ids
+
+
+class QueryCounter:
+    """Counts the SQL statements the app sends, with SQLAlchemy's cursor events.
+
+    Transaction control is left out: on SQLite we send BEGIN ourselves (to choose
+    IMMEDIATE for writes), where psycopg sends it implicitly and uncounted.
+    """
+
+    TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(self.TRANSACTION_CONTROL):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Iterator[QueryCounter]:
+    from sqlalchemy import event
+
+    counter = QueryCounter()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def logged_in(app: Flask, auth: AuthActions) -> int:
+    """Alice, registered and logged in; her user id."""
+    assert auth.register("alice").status_code == 303
+    assert auth.login("alice").status_code == 303
+    from sqlalchemy import select
+
+    from webapp.models import User
+
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username_canon == "alice"))

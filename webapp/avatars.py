@@ -12,16 +12,30 @@ import hashlib
 
 from markupsafe import escape
 
-# Hues all around the wheel; lightness and saturation fixed where white text stays readable.
-LIGHTNESS = 0.38
 SATURATION = 0.55
+START_LIGHTNESS = 0.45
+# WCAG AA for the white initial, with a little margin for rounding.
+MIN_CONTRAST_WITH_WHITE = 4.6
+
+
+def luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG relative luminance of an sRGB colour with channels in 0..1."""
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 def avatar_colour(canonical_name: str) -> str:
+    """A hue from the name, darkened just enough for white text: yellows and greens are
+    bright at a lightness where blues are already dark, so one lightness cannot fit all."""
     digest = hashlib.sha256(canonical_name.encode("utf-8")).digest()
     hue = int.from_bytes(digest[:2], "big") / 65536
-    red, green, blue = colorsys.hls_to_rgb(hue, LIGHTNESS, SATURATION)
-    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+    lightness = START_LIGHTNESS
+    rgb = colorsys.hls_to_rgb(hue, lightness, SATURATION)
+    while 1.05 / (luminance(rgb) + 0.05) < MIN_CONTRAST_WITH_WHITE:
+        lightness -= 0.01
+        rgb = colorsys.hls_to_rgb(hue, lightness, SATURATION)
+    red, green, blue = (round(channel * 255) for channel in rgb)
+    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def avatar_svg(canonical_name: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from webapp import demo
 from webapp.database import MIGRATE_HINT
@@ -26,6 +27,7 @@ def shell_context() -> dict[str, Any]:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--users", default=60, show_default=True, type=click.IntRange(2, 1_000_000))
 @click.option("--comments", default=600, show_default=True, type=click.IntRange(0, 10_000_000))
 @click.option("--seed", "seed_value", default=2026, show_default=True, help="Random seed.")
@@ -37,6 +39,8 @@ def seed_demo(users: int, comments: int, seed_value: int, if_empty: bool) -> Non
     if demo.has_users():
         if if_empty:
             click.echo("The database has users already: no demo data added.")
+            if demo.demo_user_exists():
+                click.echo(demo.login_hint())
             return
         raise click.ClickException("The database has users already; seed an empty one.")
     started = time.perf_counter()
@@ -47,4 +51,4 @@ def seed_demo(users: int, comments: int, seed_value: int, if_empty: bool) -> Non
         f"Added {summary.users} users, {summary.comments} comments and {summary.follows} "
         f"follows in {seconds:.1f} s ({summary.comments / max(seconds, 1e-9):,.0f} comments/s)."
     )
-    click.echo(f"Log in as {demo.DEMO_USERNAME!r} with password {demo.DEMO_PASSWORD!r}.")
+    click.echo(demo.login_hint())

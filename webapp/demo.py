@@ -213,3 +213,13 @@ def recount() -> None:
 
 def has_users() -> bool:
     return db.session.scalar(select(User.id).limit(1)) is not None
+
+
+def demo_user_exists() -> bool:
+    return (
+        db.session.scalar(select(User.id).where(User.username_canon == DEMO_USERNAME)) is not None
+    )
+
+
+def login_hint() -> str:
+    return f"Log in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}."

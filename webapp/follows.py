@@ -37,26 +37,30 @@ def follow(follower: User, followed: User) -> bool:
     if follower.id == followed.id:
         raise CannotFollowSelf("You cannot follow yourself.")
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    # RETURNING says whether a row went in (rowcount is not reliable for INSERT everywhere).
     inserted = db.session.execute(
         dialect.insert(follow_table)
         .values(follower_id=follower.id, followed_id=followed.id)
         .on_conflict_do_nothing()
-    ).rowcount
+        .returning(follow_table.c.follower_id)
+    ).first()
     if inserted:
         _adjust_counts(follower.id, followed.id, +1)
     db.session.commit()
-    return bool(inserted)
+    return inserted is not None
 
 
 def unfollow(follower: User, followed: User) -> bool:
     """Unfollow; True when a follow was removed, False when there was none."""
     removed = db.session.execute(
-        delete(follow_table).where(
+        delete(follow_table)
+        .where(
             follow_table.c.follower_id == follower.id,
             follow_table.c.followed_id == followed.id,
         )
-    ).rowcount
+        .returning(follow_table.c.follower_id)
+    ).first()
     if removed:
         _adjust_counts(follower.id, followed.id, -1)
     db.session.commit()
-    return bool(removed)
+    return removed is not None

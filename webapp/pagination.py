@@ -6,6 +6,7 @@ cursor instead of counting past every earlier row as OFFSET would.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -17,6 +18,8 @@ from werkzeug.exceptions import BadRequest
 T = TypeVar("T")
 
 PAGE_SIZE = 20
+# Digits only (int() would also take "1_000" or " 7"), bounded so nothing overflows.
+CURSOR_PATTERN = re.compile(r"(?P<micros>[0-9]{1,17})_(?P<id>[0-9]{1,18})")
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,14 @@ class Cursor:
         """The cursor in a `before=` query value; a malformed one is the client's error."""
         if not raw:
             return None
-        micros, _, id_text = raw.partition("_")
+        match = CURSOR_PATTERN.fullmatch(raw)
+        if match is None:
+            raise BadRequest("That page link is not valid.")
         try:
-            timestamp = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
-            item_id = int(id_text)
+            timestamp = datetime.fromtimestamp(int(match["micros"]) / 1_000_000, UTC)
         except (ValueError, OverflowError, OSError):
             raise BadRequest("That page link is not valid.") from None
-        return cls(timestamp, item_id)
+        return cls(timestamp, int(match["id"]))
 
 
 @dataclass(frozen=True)

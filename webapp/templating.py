@@ -43,6 +43,9 @@ def avatar_url(user: User) -> str:
 
 
 def init_app(app: Flask) -> None:
+    # Block tags leave no blank lines behind: fragments start with their element.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.add_template_filter(relative_time, "relative_time")
     app.add_template_filter(absolute_time, "absolute_time")
     app.add_template_global(avatar_url, "avatar_url")
