@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask import request
 from playwright.sync_api import Browser
 from playwright.sync_api import Page
 from playwright.sync_api import sync_playwright
@@ -33,11 +35,21 @@ CHROMIUM_ARGS = [
 
 
 class LiveServer:
+    """The app on a free localhost port, in a thread. It records the paths it served, and
+    can answer chosen paths slowly (`delays`) to show what a slow network looks like."""
+
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self.paths: list[str] = []
+        self.delays: dict[str, float] = {}
+        app.before_request(self.record)
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def record(self) -> None:
+        self.paths.append(request.path)
+        time.sleep(self.delays.get(request.path, 0))
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -85,8 +97,21 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
         "document.addEventListener('securitypolicyviolation', e =>"
         " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
     )
-    failed_requests: list[str] = []
-    page.on("requestfailed", lambda request: failed_requests.append(request.url))
-    page.failed_requests = failed_requests  # type: ignore[attr-defined]
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     yield page
+    # Whatever the test did: no other host was asked for anything.
+    assert all(url.startswith((live_server.url, "data:")) for url in requested), requested
     context.close()
+
+
+def csp_violations(page: Page) -> list[str]:
+    return page.evaluate("window.__cspViolations")
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
