@@ -171,6 +171,23 @@ def test_card_costs_two_statements_whoever_it_shows(
     assert new and counts(app, busy) == (30, 30, 0)
 
 
+@pytest.mark.usefixtures("logged_in")
+def test_profile_page_costs_a_fixed_number_of_statements(
+    app: Flask, client: FlaskClient, count_queries: QueryCounter
+) -> None:
+    quiet = make_user(app, "quiet")
+    busy = make_user(app, "busy")
+    add_posts(app, busy, [f"p{n}" for n in range(45)])
+    client.get("/")  # "last seen" is recorded here, not during the measurement
+    measured = {}
+    for name in ("quiet", "busy"):
+        count_queries.statements.clear()
+        assert client.get(f"/user/{name}").status_code == 200
+        measured[name] = count_queries.count
+    assert measured["quiet"] == measured["busy"] <= 4, count_queries.statements
+    assert quiet
+
+
 # Following ---------------------------------------------------------------------------------
 
 
