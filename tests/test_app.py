@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,12 +16,13 @@ import webapp
 from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import AuthActions
 from tests.conftest import make_app
+from tests.servers import BIN
+from tests.servers import clean_environment
+from tests.servers import free_port
+from tests.servers import wait_until_up
 from webapp import create_app
 from webapp.config import ROOT
 from webapp.config import ConfigError
-
-# Variables the app reads that a deployment may set; each must be in .env.example.
-CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SECRET_KEY"))}
 
 
 @pytest.fixture
@@ -234,29 +232,10 @@ def test_healthz_when_the_database_is_unreachable(tmp_path: Path) -> None:
 # Entry points: gunicorn and `flask run`, started for real --------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 20) -> int:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
-
-
 @pytest.mark.parametrize("server", ["gunicorn", "flask"])
 def test_server_entry_points(server: str, tmp_path: Path) -> None:
     port = free_port()
-    bin_dir = Path(sys.executable).parent
+    bin_dir = BIN
     command = {
         "gunicorn": [
             str(bin_dir / "gunicorn"),
@@ -266,17 +245,16 @@ def test_server_entry_points(server: str, tmp_path: Path) -> None:
         ],
         "flask": [str(bin_dir / "flask"), "--app", "webapp", "run", "--port", str(port)],
     }[server]
-    env = {
-        **CLEAN_ENV,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'entry.sqlite3'}",
-        "FLASK_SESSION_COOKIE_SECURE": "false",
-    }
+    env = clean_environment(
+        SECRET_KEY=TEST_SECRET_KEY, DATABASE_URL=f"sqlite:///{tmp_path / 'entry.sqlite3'}"
+    )
     log = tmp_path / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
         try:
-            assert wait_for(f"http://127.0.0.1:{port}/login", process, log) == 200
+            wait_until_up(f"http://127.0.0.1:{port}/login", process, log)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
+                assert response.status == 200
         finally:
             process.terminate()
             process.wait(timeout=10)

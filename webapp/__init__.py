@@ -33,9 +33,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp import errors
     from webapp import feed
     from webapp import main
+    from webapp import proxies
     from webapp import security
     from webapp import sessions
     from webapp import templating
+    from webapp import throttling
     from webapp import users
     from webapp.extensions import csrf
     from webapp.extensions import db
@@ -44,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     database.configure_engine(app)
     csrf.init_app(app)
+    proxies.init_app(app)
     sessions.init_app(app)
     activity.init_app(app)
     security.init_app(app)
@@ -52,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feed.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(users.bp)
+    throttling.init_app(app)  # after the blueprints: it wraps their views
     errors.init_app(app)
     cli.init_app(app)
     # Computed now rather than on the first login attempt for an unknown user, so that

@@ -37,6 +37,39 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def split_list(value: str | None) -> list[str] | None:
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    return items or None
+
+
+def rate_limit_defaults() -> dict:
+    """Flask-Limiter settings. Counters live in this process unless RATELIMIT_STORAGE_URI
+    names a shared store (redis://...), which every process and machine then shares."""
+    storage_uri = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    settings = {
+        "RATELIMIT_STORAGE_URI": storage_uri,
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX") or "hoverfeed",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: each process keeps counting in memory (limits stay, per process) and
+        # goes back to Redis when it answers again; requests are never refused for it.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # The limits themselves; each can be changed with FLASK_<NAME>.
+        "RATELIMIT_LOGIN_PER_ADDRESS": "30 per 15 minutes",
+        "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per 15 minutes",
+        "RATELIMIT_REGISTER_PER_ADDRESS": "20 per hour",
+        "RATELIMIT_POSTS_PER_USER": "20 per minute; 500 per day",
+        "RATELIMIT_CARDS_PER_USER": "300 per minute",
+    }
+    if storage_uri.startswith(("redis://", "rediss://")):
+        # A Redis that does not answer must cost a request half a second, not a minute.
+        settings["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+        }
+    return settings
+
+
 def default_database_url() -> str:
     instance = ROOT / "instance"
     return f"sqlite:///{instance / 'webapp.sqlite3'}"
@@ -59,6 +92,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         # htmx sends the CSRF token in this header (set once on <body>).
         WTF_CSRF_HEADERS=["X-CSRFToken"],
+        # Reverse proxies in front of the app (each adds one X-Forwarded-For hop), and the
+        # host names it answers to (others get 400). See README, "Deploying".
+        TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES") or 0),
+        TRUSTED_HOSTS=split_list(os.environ.get("TRUSTED_HOSTS")),
+        **rate_limit_defaults(),
     )
     # Any Flask or extension setting as FLASK_<NAME>, e.g. FLASK_SESSION_COOKIE_SECURE=true.
     app.config.from_prefixed_env()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import render_template
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError
@@ -14,6 +15,7 @@ from webapp.database import MIGRATE_HINT
 from webapp.database import schema_is_missing
 from webapp.extensions import db
 from webapp.htmx import is_htmx
+from webapp.throttling import refusal_message
 
 TITLES = {
     400: "Bad request",
@@ -42,6 +44,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> tuple[str, int]:
         if isinstance(error, InternalServerError):
             return server_error(error)
+        if isinstance(error, RateLimitExceeded):
+            return render_error(429, refusal_message(error.description or ""))
         return render_error(error.code or 500, error.description or "")
 
     @app.errorhandler(CSRFError)
