@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import render_template
+from flask.globals import request_ctx
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import ProgrammingError
 from werkzeug.exceptions import HTTPException
@@ -34,6 +36,10 @@ TITLES = {
 def render_error(status: int, message: str, degraded: bool = False) -> tuple[str, int]:
     """`degraded`: the database is failing, so the page must not ask it who is logged in."""
     title = TITLES.get(status, "Error")
+    if request_ctx.url_adapter is None:
+        # No URL map for this request (its Host is not trusted): a page of links cannot
+        # be built, and the client is not one of our visitors anyway.
+        return str(escape(f"{status} {title}: {message}")), status
     template = "errors/_fragment.html" if is_htmx() else "errors/error.html"
     page = render_template(template, status=status, title=title, message=message, degraded=degraded)
     return page, status

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+
+from webapp.config import is_production
 
 # Scripts and styles from our own origin only: no inline code, no eval (htmx is configured
 # not to need it), nothing from other hosts.
@@ -25,10 +30,28 @@ def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
+# Two years, the preload list's minimum; sent only over HTTPS (browsers ignore it otherwise).
+STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure and is_production(current_app):
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    if "Cache-Control" not in headers and logged_in():
+        # A page made for one user: no shared cache keeps it, and the browser does not
+        # keep it either (so Back after logging out shows nothing).
+        response.cache_control.private = True
+        response.cache_control.no_store = True
+        response.vary.add("Cookie")
     return response
+
+
+def logged_in() -> bool:
+    # Only if this request already loaded its user: headers must not cost a query.
+    user = g.get("_login_user")
+    return bool(user is not None and user.is_authenticated)
