@@ -48,6 +48,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     base = postgres_url()
     if base is None:
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        close_connection_pools()
         return
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
@@ -56,9 +57,14 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     separator = "&" if "?" in base else "?"
     # Every connection of the app under test lives in this schema only.
     yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    close_connection_pools()  # before the schema goes: no connection may hold it
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+# Apps made during a test; their connection pools are closed when it ends.
+_apps_made: list[Flask] = []
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
@@ -68,16 +74,22 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    _apps_made.append(app)
+    return app
+
+
+def close_connection_pools() -> None:
+    while _apps_made:
+        with _apps_made.pop().app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
-def empty_app(database_url: str) -> Iterator[Flask]:
+def empty_app(database_url: str) -> Flask:
     """The app on a database with no tables at all."""
-    app = make_app(database_url)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    return make_app(database_url)
 
 
 @pytest.fixture

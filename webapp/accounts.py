@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.identity import canonical_username
+from webapp.identity import could_be_username
 from webapp.identity import display_username
 from webapp.identity import normalise_email
 from webapp.models import User
@@ -30,6 +31,8 @@ class AccountTaken(Exception):
 
 
 def find_by_username(raw: str) -> User | None:
+    if not could_be_username(raw):
+        return None
     return db.session.scalar(select(User).where(User.username_canon == canonical_username(raw)))
 
 

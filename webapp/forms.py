@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import Field
@@ -12,6 +15,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import EqualTo
 from wtforms.validators import Length
+from wtforms.validators import StopValidation
 from wtforms.validators import ValidationError
 
 from webapp.identity import InvalidEmail
@@ -28,8 +32,29 @@ from webapp.textrules import CONTROL_CHARACTERS_MESSAGE
 from webapp.textrules import clean_text
 from webapp.textrules import has_control_characters
 
+SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-class RegistrationForm(FlaskForm):
+
+class TextForm(FlaskForm):
+    """A form of text fields, read from the submitted form fields only.
+
+    Flask-WTF would also take a JSON body or uploaded files as field data, handing an int
+    or a file to validators written for text. Here those are simply missing fields.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if not args and "formdata" not in kwargs and request.method in SUBMIT_METHODS:
+            kwargs["formdata"] = request.form
+        super().__init__(*args, **kwargs)
+
+
+def present(form: FlaskForm, field: Field) -> None:
+    """The field was sent, even if empty: a request that leaves it out changes nothing."""
+    if not field.raw_data:
+        raise StopValidation("This field is missing from the form.")
+
+
+class RegistrationForm(TextForm):
     username = StringField(
         "Username",
         validators=[DataRequired()],
@@ -69,7 +94,7 @@ class RegistrationForm(FlaskForm):
             raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     username = StringField(
         "Username",
         validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH * 4)],
@@ -84,7 +109,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Log in")
 
 
-class PostForm(FlaskForm):
+class PostForm(TextForm):
     body = TextAreaField(
         "Say something",
         validators=[DataRequired(message="Write something first.")],
@@ -99,10 +124,10 @@ class PostForm(FlaskForm):
             raise ValidationError(problem)
 
 
-class EditProfileForm(FlaskForm):
+class EditProfileForm(TextForm):
     about_me = TextAreaField(
         "About me",
-        validators=[Length(max=ABOUT_ME_MAX_LENGTH)],
+        validators=[present, Length(max=ABOUT_ME_MAX_LENGTH)],
         render_kw={"maxlength": ABOUT_ME_MAX_LENGTH, "rows": 4},
     )
     submit = SubmitField("Save")

@@ -37,6 +37,12 @@ def username_problem(raw: str) -> str | None:
     return None
 
 
+def could_be_username(raw: str) -> bool:
+    """Whether any account could have this name. Look-ups ask this first: a name that
+    cannot exist needs no query, and PostgreSQL refuses some of them (NUL) outright."""
+    return username_problem(raw) is None
+
+
 class InvalidEmail(ValueError):
     pass
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from webapp.extensions import db
 from webapp.identity import canonical_username
-from webapp.models import USERNAME_MAX_LENGTH
+from webapp.identity import could_be_username
 from webapp.models import User
 from webapp.models import follow
 
@@ -28,7 +28,7 @@ def load_card(username: str, viewer: User) -> Card | None:
     One statement: the counts are columns of the user row and "do I follow them" is an
     EXISTS beside it, so the cost is the same for a new user and for the busiest one.
     """
-    if len(username) > USERNAME_MAX_LENGTH * 4:  # NFKC can shrink a name, never by more
+    if not could_be_username(username):
         return None
     viewer_follows = (
         exists()
