@@ -208,7 +208,8 @@ def test_unmigrated_database_says_what_to_run(empty_app: Flask) -> None:
     from tests.conftest import csrf_token
 
     token = csrf_token(client, "/login")
-    response = client.post("/login", data={"csrf_token": token, "username": "a", "password": "b"})
+    data = {"csrf_token": token, "username": "alice", "password": "whatever password"}
+    response = client.post("/login", data=data)
     assert response.status_code == 503
     html = response.get_data(as_text=True)
     assert "run `alembic upgrade head`" in html
