@@ -17,19 +17,23 @@ class CannotFollowSelf(ValueError):
 
 
 def _adjust_counts(follower_id: int, followed_id: int, delta: int) -> None:
-    # `SET n = n + 1` in SQL: concurrent follows never lose an increment.
-    db.session.execute(
-        update(User)
-        .where(User.id == follower_id)
-        .values(following_count=User.following_count + delta)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(User)
-        .where(User.id == followed_id)
-        .values(follower_count=User.follower_count + delta)
-        .execution_options(synchronize_session=False)
-    )
+    """`SET n = n + 1` in SQL, so concurrent follows never lose an increment.
+
+    The two rows are updated in id order: when A follows B while B follows A, both
+    transactions lock the lower id first, and neither waits for the other in a cycle
+    (PostgreSQL would end one of them with a deadlock error).
+    """
+    changes = {
+        follower_id: {"following_count": User.following_count + delta},
+        followed_id: {"follower_count": User.follower_count + delta},
+    }
+    for user_id in sorted(changes):
+        db.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(**changes[user_id])
+            .execution_options(synchronize_session=False)
+        )
 
 
 def follow(follower: User, followed: User) -> bool:

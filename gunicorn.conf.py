@@ -1,0 +1,29 @@
+"""Gunicorn settings for production: `gunicorn "webapp:create_app()"` from the repository
+root reads this file. Each setting can be overridden on the command line or by the
+environment variables named below."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+# Behind a reverse proxy on the same host; set BIND=0.0.0.0:8000 to listen more widely.
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+# Sync workers: the app is CPU-light and database-bound. Two per core plus one is
+# gunicorn's own rule of thumb; WEB_CONCURRENCY overrides it (as on most platforms).
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
+worker_class = "sync"
+# A request that takes longer than this is stuck: the worker is replaced.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
+graceful_timeout = 20
+# Keep-alive for the reverse proxy's pooled connections.
+keepalive = 5
+# Recycle workers now and then, so a slow leak anywhere never grows without bound.
+max_requests = 5000
+max_requests_jitter = 500
+# Logs to stdout/stderr, for the process manager (systemd, a container runtime) to collect.
+accesslog = "-"
+errorlog = "-"
+# The proxy is trusted through the app's TRUSTED_PROXIES setting (Werkzeug's ProxyFix), so
+# gunicorn itself need not parse X-Forwarded-* headers.
+forwarded_allow_ips = "127.0.0.1"

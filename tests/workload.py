@@ -1,0 +1,144 @@
+"""A concurrent workload against real server processes: many users posting comments and
+following and unfollowing each other at once, each through its own HTTP client.
+
+Used by the concurrency tests (a few seconds) and by `bench/concurrency.py` (longer). It
+records what the server accepted, so the caller can compare it with what was stored.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import urllib.error
+from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field
+
+from tests.servers import Browserless
+
+
+@dataclass
+class Outcome:
+    statuses: Counter = field(default_factory=Counter)
+    accepted_bodies: list[str] = field(default_factory=list)
+    attempted_bodies: list[str] = field(default_factory=list)
+    connection_errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def requests(self) -> int:
+        return sum(self.statuses.values()) + self.connection_errors
+
+    @property
+    def server_errors(self) -> int:
+        return sum(count for status, count in self.statuses.items() if status >= 500)
+
+
+def run_client(
+    urls: list[str],
+    username: str,
+    password: str,
+    others: list[str],
+    deadline: float,
+    outcome: Outcome,
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    client = Browserless(urls[seed % len(urls)])
+    assert client.login(username, password) == 303, f"{username} could not log in"
+    client.get("/")
+    sequence = 0
+    while time.monotonic() < deadline:
+        client.base_url = rng.choice(urls)  # several servers behave as one site
+        try:
+            if rng.random() < 0.7:
+                sequence += 1
+                body = f"load {username} #{sequence}"
+                with outcome.lock:
+                    outcome.attempted_bodies.append(body)
+                status, _, _ = client.post_htmx("/", {"body": body})
+                if status == 200:
+                    with outcome.lock:
+                        outcome.accepted_bodies.append(body)
+            else:
+                action = rng.choice(["follow", "unfollow"])
+                status, _, _ = client.post_htmx(f"/user/{rng.choice(others)}/{action}")
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            with outcome.lock:
+                outcome.connection_errors += 1
+            continue
+        with outcome.lock:
+            outcome.statuses[status] += 1
+
+
+def run_workload(urls: list[str], usernames: list[str], password: str, seconds: float) -> Outcome:
+    """One thread per user, all at once, for `seconds`."""
+    outcome = Outcome()
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=run_client,
+            args=(urls, name, password, [n for n in usernames if n != name], deadline, outcome, i),
+        )
+        for i, name in enumerate(usernames)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 120)
+    return outcome
+
+
+@dataclass
+class Consistency:
+    accepted: int
+    stored: int
+    accepted_missing: int
+    stored_twice: int
+    stored_unattempted: int
+    counter_mismatches: int
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.accepted_missing
+            or self.stored_twice
+            or self.stored_unattempted
+            or self.counter_mismatches
+        )
+
+
+def check_consistency(app, outcome: Outcome) -> Consistency:  # noqa: ANN001 (a Flask app)
+    """What the database holds against what the clients were told."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Post
+    from webapp.models import User
+    from webapp.models import follow
+
+    with app.app_context():
+        stored = Counter(db.session.scalars(select(Post.body).where(Post.body.like("load %"))))
+        posts = select(func.count()).where(Post.user_id == User.id).scalar_subquery()
+        followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
+        following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
+        mismatches = db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(
+                (User.post_count != posts)
+                | (User.follower_count != followers)
+                | (User.following_count != following)
+            )
+        )
+    attempted = set(outcome.attempted_bodies)
+    return Consistency(
+        accepted=len(outcome.accepted_bodies),
+        stored=sum(stored.values()),
+        accepted_missing=sum(1 for body in outcome.accepted_bodies if stored[body] != 1),
+        stored_twice=sum(1 for count in stored.values() if count > 1),
+        stored_unattempted=sum(1 for body in stored if body not in attempted),
+        counter_mismatches=mismatches,
+    )
