@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask import g
 from flask import render_template
 from flask.globals import request_ctx
 from flask_limiter import RateLimitExceeded
@@ -16,6 +17,7 @@ from werkzeug.exceptions import InternalServerError
 from webapp.database import MIGRATE_HINT
 from webapp.database import schema_is_missing
 from webapp.extensions import db
+from webapp.extensions import login_manager
 from webapp.htmx import is_htmx
 from webapp.throttling import refusal_message
 
@@ -36,6 +38,10 @@ TITLES = {
 def render_error(status: int, message: str, degraded: bool = False) -> tuple[str, int]:
     """`degraded`: the database is failing, so the page must not ask it who is logged in."""
     title = TITLES.get(status, "Error")
+    if degraded:
+        # Flask-Login's template context loads the user eagerly; treat the visitor as
+        # anonymous for this page instead of asking the failing database again.
+        g._login_user = login_manager.anonymous_user()
     if request_ctx.url_adapter is None:
         # No URL map for this request (its Host is not trusted): a page of links cannot
         # be built, and the client is not one of our visitors anyway.

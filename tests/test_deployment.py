@@ -1,0 +1,98 @@
+"""Deployment: two instances behave as one site; an unreachable database is a friendly 503."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+
+from tests.conftest import PASSWORD
+from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import make_app
+from tests.conftest import make_user
+from tests.servers import Browserless
+from tests.servers import clean_environment
+from tests.servers import gunicorn
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"*{prefix}*"):
+        connection.delete(key)
+    connection.close()
+
+
+def test_two_instances_are_one_site(
+    app: Flask, database_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    make_user(app, "alice")
+    make_user(app, "bob")
+    env = clean_environment(
+        SECRET_KEY=TEST_SECRET_KEY,
+        DATABASE_URL=database_url,
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=redis_prefix,
+        FLASK_RATELIMIT_LOGIN_PER_ACCOUNT="3 per 15 minutes",
+        FLASK_SESSION_COOKIE_SECURE="false",
+    )
+    with gunicorn(tmp_path, env, workers=2) as one, gunicorn(tmp_path, env, workers=2) as two:
+        alice = Browserless(one.url)
+        assert alice.login("alice", PASSWORD) == 303
+        # The session cookie made by one instance is good on the other.
+        alice.base_url = two.url
+        status, page, _ = alice.get("/")
+        assert status == 200 and "Hi, alice!" in page
+        # A comment posted through one is in the other's feed.
+        alice.base_url = one.url
+        assert alice.post_htmx("/", {"body": "posted on instance one"})[0] == 200
+        bob = Browserless(two.url)
+        assert bob.login("bob", PASSWORD) == 303
+        assert "posted on instance one" in bob.get("/")[1]
+        # Logging out on one ends the session on both.
+        alice.base_url = two.url
+        assert alice.post_form("/logout", {}, page="/")[0] == 303
+        alice.base_url = one.url
+        assert alice.get("/")[0] == 302
+        # Failed logins count across both instances.
+        mallory = Browserless(one.url)
+        statuses = []
+        for n in range(5):
+            mallory.base_url = (one.url, two.url)[n % 2]
+            statuses.append(mallory.login("bob", "not the password"))
+        assert statuses == [422, 422, 422, 429, 429]
+
+
+def test_unreachable_database_gives_503_and_a_friendly_page(tmp_path: Path) -> None:
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
+    app = make_app(unreachable)
+    client = app.test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["database"] == "unreachable"
+    # A logged-in visitor: loading their user needs the database.
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+        session["_fresh"] = True
+    page = client.get("/")
+    assert page.status_code == 503
+    html = page.get_data(as_text=True)
+    assert "The database is not answering. Please try again shortly." in html
+    assert "Traceback" not in html and "psycopg" not in html and "<html" in html
+    fragment = client.get("/user/bob/popup", headers={"HX-Request": "true"})
+    assert fragment.status_code == 503 and "<html" not in fragment.get_data(as_text=True)
+
+
+def test_sqlite_file_that_cannot_be_opened_is_a_503(tmp_path: Path) -> None:
+    app = make_app(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'db.sqlite3'}")
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 503
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+    assert client.get("/").status_code == 503
