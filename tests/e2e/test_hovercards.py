@@ -318,3 +318,17 @@ def test_screenshot_of_an_open_card(feed: Page, tmp_path: Path) -> None:
     target.parent.mkdir(exist_ok=True)
     feed.screenshot(path=str(target))
     assert target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_no_page_html_is_kept_in_browser_storage(feed: Page) -> None:
+    """htmx's history cache is off: nothing of a logged-in page stays in localStorage."""
+    name_link(feed, "bob").hover()
+    open_card(feed)
+    name_link(feed, "bob").click()
+    feed.wait_for_url("**/user/bob")
+    feed.go_back()
+    feed.wait_for_url("**/")
+    assert feed.evaluate("window.localStorage.length") == 0
+    stored = feed.evaluate("Object.keys(sessionStorage).map(k => [k, sessionStorage.getItem(k)])")
+    # htmx remembers the current path (htmx-current-path-for-history), never page HTML.
+    assert all("<" not in value and "bob" not in value for _, value in stored), stored
