@@ -19,15 +19,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine
-from sqlalchemy import text
-
+from bench.common import fresh_database
+from bench.common import migrate
 from tests.conftest import PASSWORD
 from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import make_app
@@ -36,28 +31,6 @@ from tests.servers import clean_environment
 from tests.servers import gunicorn
 from tests.workload import check_consistency
 from tests.workload import run_workload
-from webapp.config import ROOT
-from webapp.config import normalise_database_url
-
-
-@contextmanager
-def fresh_database(workdir: Path):
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{workdir / 'bench.sqlite3'}", "SQLite"
-        return
-    base = normalise_database_url(base)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        separator = "&" if "?" in base else "?"
-        yield f"{base}{separator}options=-csearch_path%3D{schema}", "PostgreSQL"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> int:
@@ -70,9 +43,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as workdir, fresh_database(Path(workdir)) as (url, name):
         app = make_app(url)
-        config = Config(str(ROOT / "alembic.ini"))
-        config.attributes.update(app=app, configure_logger=False)
-        command.upgrade(config, "head")
+        migrate(app)
         names = [f"load{n}" for n in range(args.clients)]
         for username in names:
             make_user(app, username)

@@ -73,9 +73,15 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float
 
 @contextmanager
 def gunicorn(
-    tmp_path: Path, env: dict[str, str], workers: int = 1, extra: tuple[str, ...] = ()
+    tmp_path: Path,
+    env: dict[str, str],
+    workers: int = 1,
+    extra: tuple[str, ...] = (),
+    app: str = "webapp:create_app()",
+    health_path: str = "/healthz",
 ) -> Iterator[Server]:
-    """`gunicorn "webapp:create_app()"` from the repository root, as in production."""
+    """`gunicorn "webapp:create_app()"` from the repository root, as in production (so
+    with gunicorn.conf.py), on a free port."""
     port = free_port()
     log = tmp_path / f"gunicorn-{port}.log"
     command = [
@@ -85,13 +91,13 @@ def gunicorn(
         "--workers",
         str(workers),
         *extra,
-        "webapp:create_app()",
+        app,
     ]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_until_up(f"{url}/healthz", process, log)
+            wait_until_up(f"{url}{health_path}", process, log)
             yield Server(url, process, log)
         finally:
             process.terminate()
