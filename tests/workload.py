@@ -46,8 +46,15 @@ def run_client(
 ) -> None:
     rng = random.Random(seed)
     client = Browserless(urls[seed % len(urls)])
-    assert client.login(username, password) == 303, f"{username} could not log in"
-    client.get("/")
+    for _ in range(5):  # a worker killed under us drops the connection: log in again
+        try:
+            assert client.login(username, password) == 303, f"{username} could not log in"
+            client.get("/")
+            break
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            with outcome.lock:
+                outcome.connection_errors += 1
+            time.sleep(0.2)
     sequence = 0
     while time.monotonic() < deadline:
         client.base_url = rng.choice(urls)  # several servers behave as one site
