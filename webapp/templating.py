@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from flask import url_for
 
 from webapp.models import User
 from webapp.timeutil import utcnow
+from webapp.urls import user_url
 
 UNITS = (
     (365 * 24 * 3600, "year"),
@@ -39,7 +39,15 @@ def absolute_time(moment: datetime) -> str:
 
 
 def avatar_url(user: User) -> str:
-    return url_for("main.avatar", name=user.username_canon)
+    return user_url("main.avatar", user.username_canon, argument="name")
+
+
+def profile_url(user: User) -> str:
+    return user_url("users.profile", user.username)
+
+
+def card_url(user: User) -> str:
+    return user_url("users.popup", user.username)
 
 
 def init_app(app: Flask) -> None:
@@ -49,3 +57,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(relative_time, "relative_time")
     app.add_template_filter(absolute_time, "absolute_time")
     app.add_template_global(avatar_url, "avatar_url")
+    app.add_template_global(profile_url, "profile_url")
+    app.add_template_global(card_url, "card_url")
