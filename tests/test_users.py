@@ -160,10 +160,9 @@ def test_card_costs_two_statements_whoever_it_shows(
     add_posts(app, busy, [f"p{n}" for n in range(30)])
     with app.app_context():
         for n in range(30):
-            follower = db.session.get(User, make_user(app, f"fan{n}"))
             from webapp.follows import follow as do_follow
 
-            do_follow(follower, db.session.get(User, busy))
+            do_follow(make_user(app, f"fan{n}"), busy)
     for name in ("newbie", "busy"):
         count_queries.statements.clear()
         assert client.get(f"/user/{name}/popup", headers=HTMX).status_code == 200

@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp import proxies
     from webapp import security
     from webapp import sessions
+    from webapp import static_files
     from webapp import templating
     from webapp import throttling
     from webapp import users
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main.bp)
     app.register_blueprint(users.bp)
     throttling.init_app(app)  # after the blueprints: it wraps their views
+    static_files.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     # Computed now rather than on the first login attempt for an unknown user, so that

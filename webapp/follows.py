@@ -36,35 +36,35 @@ def _adjust_counts(follower_id: int, followed_id: int, delta: int) -> None:
         )
 
 
-def follow(follower: User, followed: User) -> bool:
+def follow(follower_id: int, followed_id: int) -> bool:
     """Follow; True when this call created the follow, False when it already existed."""
-    if follower.id == followed.id:
+    if follower_id == followed_id:
         raise CannotFollowSelf("You cannot follow yourself.")
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     # RETURNING says whether a row went in (rowcount is not reliable for INSERT everywhere).
     inserted = db.session.execute(
         dialect.insert(follow_table)
-        .values(follower_id=follower.id, followed_id=followed.id)
+        .values(follower_id=follower_id, followed_id=followed_id)
         .on_conflict_do_nothing()
         .returning(follow_table.c.follower_id)
     ).first()
     if inserted:
-        _adjust_counts(follower.id, followed.id, +1)
+        _adjust_counts(follower_id, followed_id, +1)
     db.session.commit()
     return inserted is not None
 
 
-def unfollow(follower: User, followed: User) -> bool:
+def unfollow(follower_id: int, followed_id: int) -> bool:
     """Unfollow; True when a follow was removed, False when there was none."""
     removed = db.session.execute(
         delete(follow_table)
         .where(
-            follow_table.c.follower_id == follower.id,
-            follow_table.c.followed_id == followed.id,
+            follow_table.c.follower_id == follower_id,
+            follow_table.c.followed_id == followed_id,
         )
         .returning(follow_table.c.follower_id)
     ).first()
     if removed:
-        _adjust_counts(follower.id, followed.id, -1)
+        _adjust_counts(follower_id, followed_id, -1)
     db.session.commit()
     return removed is not None

@@ -34,12 +34,18 @@ def init_app(app: Flask) -> None:
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
 
+EVERY_RESPONSE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in EVERY_RESPONSE_HEADERS.items():
+        headers.setdefault(name, value)
     if request.is_secure and is_production(current_app):
         headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if "Cache-Control" not in headers and logged_in():

@@ -59,3 +59,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(avatar_url, "avatar_url")
     app.add_template_global(profile_url, "profile_url")
     app.add_template_global(card_url, "card_url")
+    app.add_template_global(user_url, "user_url")

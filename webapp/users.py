@@ -20,7 +20,6 @@ from jinja2_fragments.flask import render_block
 from webapp import follows
 from webapp.forms import EditProfileForm
 from webapp.htmx import is_htmx
-from webapp.models import User
 from webapp.pagination import Cursor
 from webapp.posts import user_posts_page
 from webapp.profiles import Card
@@ -79,11 +78,11 @@ def unfollow(username: str) -> str | Response:
     return change_follow(username, follows.unfollow)
 
 
-def change_follow(username: str, action: Callable[[User, User], bool]) -> str | Response:
+def change_follow(username: str, action: Callable[[int, int], bool]) -> str | Response:
     # CSRFProtect has checked the token before we get here.
     card = card_or_404(username)
     try:
-        action(current_user, card.user)
+        action(current_user.id, card.user.id)
     except follows.CannotFollowSelf as refusal:
         if is_htmx():
             return make_response(str(refusal), 400)
