@@ -17,6 +17,7 @@ from jinja2_fragments.flask import render_block
 from webapp.forms import PostForm
 from webapp.htmx import is_htmx
 from webapp.pagination import Cursor
+from webapp.posts import PostView
 from webapp.posts import create_post
 from webapp.posts import feed_page
 
@@ -47,7 +48,7 @@ def new_post() -> str | Response:
         flash("Your comment is live.", "success")
         return redirect(url_for("feed.index"), 303)
     # The new comment goes on top of the list; a fresh, empty form replaces the old one.
-    new_item = render_template("feed/_post.html", post=post)
+    new_item = render_template("feed/_post.html", post=PostView.of(post, current_user))
     fresh_form = render_block(TEMPLATE, "post_form", form=PostForm(formdata=None), oob=True)
     return new_item + fresh_form
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
@@ -32,7 +33,14 @@ class CardUser(NamedTuple):
     following_count: int
 
 
-CARD_COLUMNS = [getattr(User, name) for name in CardUser._fields]
+# Built once: constructing a statement costs more than executing the cached SQL it compiles
+# to, and it runs on every card.
+CARD_QUERY = select(
+    *[getattr(User, name) for name in CardUser._fields],
+    exists()
+    .where(follow.c.follower_id == bindparam("viewer_id"), follow.c.followed_id == User.id)
+    .label("viewer_follows"),
+).where(User.username_canon == bindparam("username_canon"))
 
 
 @dataclass(frozen=True)
@@ -50,16 +58,9 @@ def load_card(username: str, viewer: User) -> Card | None:
     """
     if not could_be_username(username):
         return None
-    viewer_follows = (
-        exists()
-        .where(follow.c.follower_id == viewer.id, follow.c.followed_id == User.id)
-        .label("viewer_follows")
-    )
-    row = db.session.execute(
-        select(*CARD_COLUMNS, viewer_follows).where(
-            User.username_canon == canonical_username(username)
-        )
-    ).first()
+    parameters = {"viewer_id": viewer.id, "username_canon": canonical_username(username)}
+    # Core rows through the session's connection: no ORM objects to build for a card.
+    row = db.session.connection().execute(CARD_QUERY, parameters).first()
     if row is None:
         return None
     *columns, follows = row

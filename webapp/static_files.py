@@ -19,6 +19,7 @@ from typing import Any
 from wsgiref.headers import Headers
 
 from flask import Flask
+from flask import current_app
 from whitenoise import WhiteNoise
 
 from webapp.config import ROOT
@@ -50,11 +51,26 @@ def add_security_headers(headers: Headers, path: str, url: str) -> None:
 
 def add_version(endpoint: str, values: dict[str, Any]) -> None:
     if endpoint == "static" and "filename" in values and "v" not in values:
-        path = STATIC_ROOT / values["filename"]
-        try:
-            values["v"] = content_version(path, path.stat().st_mtime_ns)
-        except OSError:
-            pass  # not a file of ours: url_for still builds the URL, WhiteNoise answers 404
+        version = file_version(values["filename"], autorefresh=current_app.debug)
+        if version:
+            values["v"] = version
+
+
+def file_version(filename: str, autorefresh: bool) -> str | None:
+    """The content hash for a static file's URL. Outside development files change only
+    with a new release (a restart), so the hash is remembered by name."""
+    if not autorefresh and filename in _versions:
+        return _versions[filename]
+    path = STATIC_ROOT / filename
+    try:
+        version = content_version(path, path.stat().st_mtime_ns)
+    except OSError:
+        version = None  # not a file of ours: url_for still builds it, and it answers 404
+    _versions[filename] = version
+    return version
+
+
+_versions: dict[str, str | None] = {}
 
 
 @lru_cache(maxsize=512)
