@@ -26,6 +26,8 @@ from webapp.config import normalise_database_url
 from webapp.extensions import db
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+# The real Redis of this machine and CI; each test uses keys under its own prefix.
+REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "correct horse battery staple"
 HTMX = {"HX-Request": "true"}
 
@@ -259,3 +261,16 @@ def logged_in(app: Flask, auth: AuthActions) -> int:
 
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username_canon == "alice"))
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the shared Redis, cleaned up afterwards."""
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"*{prefix}*"):
+        connection.delete(key)
+    connection.close()

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import pytest
-import redis
 from flask import Flask
 
 from tests.conftest import PASSWORD
+from tests.conftest import REDIS_URL
 from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import make_app
 from tests.conftest import make_user
 from tests.servers import Browserless
 from tests.servers import clean_environment
 from tests.servers import gunicorn
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_prefix() -> str:
-    prefix = f"test-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"*{prefix}*"):
-        connection.delete(key)
-    connection.close()
 
 
 def test_two_instances_are_one_site(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from sqlalchemy import select
 
 from tests.conftest import HTMX
 from tests.conftest import PASSWORD
+from tests.conftest import REDIS_URL
 from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token
@@ -28,7 +28,6 @@ from webapp.extensions import db
 from webapp.models import Post
 from webapp.models import User
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 TRY_AGAIN = re.compile(r"Please try again in (\d+) (seconds?|minutes)\.")
 
 
@@ -158,16 +157,6 @@ def test_forwarded_address_is_ignored_without_trusted_proxies(
 
 
 # Redis -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_prefix() -> str:
-    prefix = f"test-{uuid.uuid4().hex[:10]}"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"*{prefix}*"):
-        connection.delete(key)
-    connection.close()
 
 
 def test_counters_live_in_redis_when_configured(database_url: str, redis_prefix: str) -> None:
