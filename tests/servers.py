@@ -45,6 +45,19 @@ def clean_environment(**settings: str) -> dict[str, str]:
     return env
 
 
+def site_environment(database_url: str, **settings: str) -> dict[str, str]:
+    """The environment of an app server under test: the test key, the test database, plain
+    HTTP cookies (no TLS on localhost), plus `settings`."""
+    from tests.conftest import TEST_SECRET_KEY
+
+    return clean_environment(
+        SECRET_KEY=TEST_SECRET_KEY,
+        DATABASE_URL=database_url,
+        FLASK_SESSION_COOKIE_SECURE="false",
+        **settings,
+    )
+
+
 @dataclass
 class Server:
     url: str

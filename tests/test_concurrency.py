@@ -15,11 +15,10 @@ from pathlib import Path
 from flask import Flask
 
 from tests.conftest import PASSWORD
-from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import make_user
 from tests.servers import Browserless
-from tests.servers import clean_environment
 from tests.servers import gunicorn
+from tests.servers import site_environment
 from tests.workload import check_consistency
 from tests.workload import run_workload
 
@@ -31,14 +30,8 @@ NO_THROTTLE = {
 }
 
 
-def server_env(database_url: str, **extra: str) -> dict[str, str]:
-    return clean_environment(
-        SECRET_KEY=TEST_SECRET_KEY,
-        DATABASE_URL=database_url,
-        FLASK_SESSION_COOKIE_SECURE="false",
-        **NO_THROTTLE,
-        **extra,
-    )
+def server_env(database_url: str) -> dict[str, str]:
+    return site_environment(database_url, **NO_THROTTLE)
 
 
 def make_users(app: Flask) -> list[str]:

@@ -8,12 +8,11 @@ from flask import Flask
 
 from tests.conftest import PASSWORD
 from tests.conftest import REDIS_URL
-from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import make_app
 from tests.conftest import make_user
 from tests.servers import Browserless
-from tests.servers import clean_environment
 from tests.servers import gunicorn
+from tests.servers import site_environment
 
 
 def test_two_instances_are_one_site(
@@ -21,13 +20,11 @@ def test_two_instances_are_one_site(
 ) -> None:
     make_user(app, "alice")
     make_user(app, "bob")
-    env = clean_environment(
-        SECRET_KEY=TEST_SECRET_KEY,
-        DATABASE_URL=database_url,
+    env = site_environment(
+        database_url,
         RATELIMIT_STORAGE_URI=REDIS_URL,
         RATELIMIT_KEY_PREFIX=redis_prefix,
         FLASK_RATELIMIT_LOGIN_PER_ACCOUNT="3 per 15 minutes",
-        FLASK_SESSION_COOKIE_SECURE="false",
     )
     with gunicorn(tmp_path, env, workers=2) as one, gunicorn(tmp_path, env, workers=2) as two:
         alice = Browserless(one.url)

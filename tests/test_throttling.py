@@ -16,14 +16,13 @@ from sqlalchemy import select
 from tests.conftest import HTMX
 from tests.conftest import PASSWORD
 from tests.conftest import REDIS_URL
-from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from tests.conftest import make_app
 from tests.conftest import make_user
 from tests.servers import Browserless
-from tests.servers import clean_environment
 from tests.servers import gunicorn
+from tests.servers import site_environment
 from webapp.extensions import db
 from webapp.models import Post
 from webapp.models import User
@@ -178,13 +177,11 @@ def test_two_processes_share_one_limit(
     app: Flask, database_url: str, redis_prefix: str, tmp_path: Path
 ) -> None:
     make_user(app, "alice")
-    env = clean_environment(
-        SECRET_KEY=TEST_SECRET_KEY,
-        DATABASE_URL=database_url,
+    env = site_environment(
+        database_url,
         RATELIMIT_STORAGE_URI=REDIS_URL,
         RATELIMIT_KEY_PREFIX=redis_prefix,
         FLASK_RATELIMIT_LOGIN_PER_ACCOUNT="4 per 15 minutes",
-        FLASK_SESSION_COOKIE_SECURE="false",
     )
     with gunicorn(tmp_path, env) as first, gunicorn(tmp_path, env) as second:
         clients = [Browserless(first.url), Browserless(second.url)]
