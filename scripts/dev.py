@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py serve   # set up, migrate, add demo data, serve on 127.0.0.1:5000
     python3 scripts/dev.py test    # set up, lint, run the whole test suite
+    python3 scripts/dev.py bench   # set up, run bench/perf.py (or: bench concurrency)
 
 Both create `.venv/` from the hash-pinned lock files (`requirements.lock` for serving,
 `requirements-dev.lock` for testing) and re-install only when a lock file changes.
@@ -145,6 +146,13 @@ def test(args: argparse.Namespace) -> None:
         say("TEST_DATABASE_URL is not set: PostgreSQL run skipped (CI sets it)")
 
 
+def bench(args: argparse.Namespace) -> None:
+    """Set up, then run a benchmark: bench.perf (default) or bench.concurrency."""
+    ensure_venv("requirements-dev.lock")
+    ensure_chromium()
+    run(PYTHON, "-m", f"bench.{args.name}", *args.bench_args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True)
@@ -152,6 +160,10 @@ def main() -> None:
     test_parser = commands.add_parser("test", help="set up and run lint and the tests")
     test_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
     test_parser.set_defaults(func=test)
+    bench_parser = commands.add_parser("bench", help="set up and run a benchmark")
+    bench_parser.add_argument("name", nargs="?", default="perf", choices=("perf", "concurrency"))
+    bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed on")
+    bench_parser.set_defaults(func=bench)
     args = parser.parse_args()
     args.func(args)
 
