@@ -39,6 +39,7 @@ DEEP_ITEM = 50_000
 
 @dataclass
 class Dataset:
+    viewer: str  # who is logged in during the benchmark
     ordinary: str
     busy: str
     loner: str
@@ -103,6 +104,7 @@ def build(app: Flask, seed: int = 7) -> Dataset:
             return Cursor(timestamp, post_id).encode()
 
         return Dataset(
+            viewer="user0001",
             ordinary="user0500",
             busy="busy",
             loner="loner",

@@ -129,7 +129,8 @@ def main() -> int:
                     workdir, env, workers=2, app="bench.floors:authenticated_floor()"
                 ) as floor,
             ):
-                cookie = session_cookie(site, data.ordinary)
+                # Logged in as one user, looking at others (an own card has no Follow form).
+                cookie = session_cookie(site, data.viewer)
                 auth = {"Cookie": cookie}
                 endpoints = {
                     "card (ordinary user)": (f"{site.url}/user/{data.ordinary}/popup", HTMX),
@@ -172,7 +173,7 @@ def main() -> int:
                 memory = resident_memory_mb(site)
                 feel = None
                 if not args.skip_browser:
-                    feel = browser.measure(site.url, data.ordinary, PASSWORD)
+                    feel = browser.measure(site.url, data.viewer, PASSWORD)
         seeded = seeding_speed(workdir / "seed")
 
     def summary(name: str) -> tuple[float, float, float, int]:
