@@ -14,7 +14,7 @@ from alembic import context
 from flask import Flask
 
 from webapp import create_app
-from webapp.extensions import db
+from webapp.core.extensions import db
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

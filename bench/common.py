@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
-from webapp.config import ROOT
-from webapp.config import normalise_database_url
+from webapp.core.config import ROOT
+from webapp.core.config import normalise_database_url
 
 
 @contextmanager

@@ -19,16 +19,16 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy import select
 
+from webapp.accounts.passwords import hash_password
+from webapp.core.extensions import db
+from webapp.core.pagination import Cursor
+from webapp.core.timeutil import utcnow
 from webapp.demo import batches
 from webapp.demo import comment
 from webapp.demo import recount
-from webapp.extensions import db
 from webapp.models import Post
 from webapp.models import User
 from webapp.models import follow
-from webapp.pagination import Cursor
-from webapp.passwords import hash_password
-from webapp.timeutil import utcnow
 
 PASSWORD = "benchmark-password"
 USERS = 1_000

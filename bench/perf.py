@@ -37,7 +37,7 @@ from tests.servers import Server
 from tests.servers import clean_environment
 from tests.servers import gunicorn
 from webapp import create_app
-from webapp.config import ROOT
+from webapp.core.config import ROOT
 
 SECRET_KEY = "benchmark-secret-key-" + "b" * 32
 HTMX = {"HX-Request": "true"}

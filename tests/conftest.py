@@ -22,8 +22,8 @@ from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from webapp import create_app
-from webapp.config import normalise_database_url
-from webapp.extensions import db
+from webapp.core.config import normalise_database_url
+from webapp.core.extensions import db
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 # The real Redis of this machine and CI; each test uses keys under its own prefix.
@@ -185,8 +185,8 @@ def ignore_local_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 def make_user(app: Flask, username: str, about_me: str = "", email: str | None = None) -> int:
+    from webapp.accounts.passwords import hash_password
     from webapp.models import User
-    from webapp.passwords import hash_password
 
     with app.app_context():
         user = User(
@@ -203,8 +203,8 @@ def make_user(app: Flask, username: str, about_me: str = "", email: str | None =
 
 def add_posts(app: Flask, user_id: int, bodies: list[str], timestamp=None) -> list[int]:
     """Comments by one user, through the same service the feed uses."""
+    from webapp.conversation.posts import create_post
     from webapp.models import User
-    from webapp.posts import create_post
 
     ids = []
     with app.app_context():

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from webapp.config import ROOT
+from webapp.core.config import ROOT
 
 BIN = Path(sys.executable).parent
 CSRF = re.compile(

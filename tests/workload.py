@@ -121,7 +121,7 @@ def check_consistency(app, outcome: Outcome) -> Consistency:  # noqa: ANN001 (a 
     from sqlalchemy import func
     from sqlalchemy import select
 
-    from webapp.extensions import db
+    from webapp.core.extensions import db
     from webapp.models import Post
     from webapp.models import User
     from webapp.models import follow

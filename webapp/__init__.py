@@ -8,8 +8,8 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from webapp.config import ROOT
-from webapp.config import load_config
+from webapp.core.config import ROOT
+from webapp.core.config import load_config
 
 #: Local settings for development; the real environment always wins over it.
 ENV_FILE = ROOT / ".env"
@@ -26,23 +26,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_config(app, test_config)
     Path(app.instance_path).mkdir(exist_ok=True)
 
-    from webapp import activity
-    from webapp import auth
     from webapp import cli
-    from webapp import database
-    from webapp import errors
-    from webapp import feed
     from webapp import main
-    from webapp import proxies
-    from webapp import security
-    from webapp import sessions
-    from webapp import static_files
-    from webapp import templating
-    from webapp import throttling
-    from webapp import users
-    from webapp.extensions import csrf
-    from webapp.extensions import db
-    from webapp.passwords import dummy_hash
+    from webapp.accounts import sessions
+    from webapp.accounts import views as accounts_views
+    from webapp.accounts.passwords import dummy_hash
+    from webapp.conversation import views as conversation_views
+    from webapp.core import database
+    from webapp.core import errors
+    from webapp.core import proxies
+    from webapp.core import security
+    from webapp.core import static_files
+    from webapp.core import templating
+    from webapp.core import throttling
+    from webapp.core.extensions import csrf
+    from webapp.core.extensions import db
+    from webapp.people import activity
+    from webapp.people import views as people_views
 
     db.init_app(app)
     database.configure_engine(app)
@@ -52,10 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     activity.init_app(app)
     security.init_app(app)
     templating.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(feed.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(conversation_views.bp)
     app.register_blueprint(main.bp)
-    app.register_blueprint(users.bp)
+    app.register_blueprint(people_views.bp)
     throttling.init_app(app)  # after the blueprints: it wraps their views
     static_files.init_app(app)
     errors.init_app(app)

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from webapp import demo
-from webapp.database import MIGRATE_HINT
-from webapp.database import schema_is_missing
-from webapp.extensions import db
+from webapp.core.database import MIGRATE_HINT
+from webapp.core.database import schema_is_missing
+from webapp.core.extensions import db
 from webapp.models import Post
 from webapp.models import User
 

@@ -18,12 +18,12 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
-from webapp.extensions import db
+from webapp.accounts.passwords import hash_password
+from webapp.core.extensions import db
+from webapp.core.timeutil import utcnow
 from webapp.models import Post
 from webapp.models import User
 from webapp.models import follow
-from webapp.passwords import hash_password
-from webapp.timeutil import utcnow
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "hoverfeed-demo"

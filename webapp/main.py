@@ -8,10 +8,10 @@ from flask import jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.avatars import avatar_svg
-from webapp.extensions import db
-from webapp.identity import canonical_username
+from webapp.accounts.identity import canonical_username
+from webapp.core.extensions import db
 from webapp.models import USERNAME_MAX_LENGTH
+from webapp.people.avatars import avatar_svg
 
 bp = Blueprint("main", __name__)
 

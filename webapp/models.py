@@ -16,9 +16,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from webapp.extensions import db
-from webapp.timeutil import UTCDateTime
-from webapp.timeutil import utcnow
+from webapp.core.extensions import db
+from webapp.core.timeutil import UTCDateTime
+from webapp.core.timeutil import utcnow
 
 USERNAME_MAX_LENGTH = 30
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path

@@ -21,8 +21,8 @@ from tests.conftest import make_user
 from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import csp_violations
 from tests.e2e.conftest import log_in
-from webapp.config import ROOT
-from webapp.extensions import db
+from webapp.core.config import ROOT
+from webapp.core.extensions import db
 from webapp.models import Post
 from webapp.models import User
 

@@ -1,0 +1,1 @@
+"""Accounts: registration, login and logout, sessions, passwords, names and addresses."""

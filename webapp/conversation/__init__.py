@@ -1,0 +1,1 @@
+"""The conversation: the feed and its comments."""

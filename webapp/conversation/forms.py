@@ -1,0 +1,29 @@
+"""The comment form."""
+
+from __future__ import annotations
+
+from wtforms import Field
+from wtforms import SubmitField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired
+from wtforms.validators import ValidationError
+
+from webapp.conversation.posts import body_problem
+from webapp.core.forms import TextForm
+from webapp.core.textrules import clean_text
+from webapp.models import BODY_MAX_LENGTH
+
+
+class PostForm(TextForm):
+    body = TextAreaField(
+        "Say something",
+        validators=[DataRequired(message="Write something first.")],
+        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 3},
+    )
+    submit = SubmitField("Post")
+
+    def validate_body(self, field: Field) -> None:
+        field.data = clean_text(field.data)
+        problem = body_problem(field.data)
+        if problem:
+            raise ValidationError(problem)

@@ -1,0 +1,114 @@
+"""Comments: writing one, and reading pages of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import NamedTuple
+
+from sqlalchemy import Select
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy import tuple_
+from sqlalchemy import update
+
+from webapp.core.extensions import db
+from webapp.core.pagination import PAGE_SIZE
+from webapp.core.pagination import Cursor
+from webapp.core.pagination import Page
+from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
+from webapp.core.textrules import has_control_characters
+from webapp.models import BODY_MAX_LENGTH
+from webapp.models import Post
+from webapp.models import User
+
+
+def body_problem(body: str) -> str | None:
+    """Why this comment cannot be posted, in words for the form; None when it can."""
+    if not body:
+        return "Write something first."
+    if len(body) > BODY_MAX_LENGTH:
+        return f"Comments are at most {BODY_MAX_LENGTH} characters ({len(body)} now)."
+    if has_control_characters(body):
+        return CONTROL_CHARACTERS_MESSAGE
+    return None
+
+
+def create_post(author: User, body: str) -> Post:
+    """Store a comment and count it, in one transaction: the count never drifts."""
+    post = Post(body=body, user_id=author.id)
+    db.session.add(post)
+    db.session.execute(
+        update(User)
+        .where(User.id == author.id)
+        .values(post_count=User.post_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return post
+
+
+class Author(NamedTuple):
+    username: str
+    username_canon: str
+
+
+class PostView(NamedTuple):
+    """A comment as a page shows it: plain values from one row, no ORM objects (a page of
+    twenty comments with their authors costs a fraction of loading entities)."""
+
+    id: int
+    body: str
+    timestamp: datetime
+    author: Author
+
+    @classmethod
+    def of(cls, post: Post, author: User) -> PostView:
+        return cls(
+            post.id, post.body, post.timestamp, Author(author.username, author.username_canon)
+        )
+
+
+@cache
+def page_query(by_user: bool, after_cursor: bool) -> Select:
+    """The page statement, built once per shape; each request only binds its values.
+
+    The authors come in the same statement (a join), so a page is one query whoever wrote
+    it; one row more than a page tells whether there is a next page, without a COUNT.
+    """
+    statement = select(Post.id, Post.body, Post.timestamp, User.username, User.username_canon)
+    statement = statement.join(User, Post.user_id == User.id)
+    if by_user:
+        statement = statement.where(Post.user_id == bindparam("user_id"))
+    if after_cursor:
+        statement = statement.where(
+            tuple_(Post.timestamp, Post.id)
+            < tuple_(bindparam("timestamp", type_=Post.timestamp.type), bindparam("post_id"))
+        )
+    return statement.order_by(Post.timestamp.desc(), Post.id.desc()).limit(PAGE_SIZE + 1)
+
+
+def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
+    parameters: dict[str, object] = {}
+    if user_id is not None:
+        parameters["user_id"] = user_id
+    if cursor is not None:
+        parameters.update(timestamp=cursor.timestamp, post_id=cursor.id)
+    statement = page_query(user_id is not None, cursor is not None)
+    rows = db.session.connection().execute(statement, parameters).all()
+    posts = [
+        PostView(id, body, timestamp, Author(name, canon))
+        for id, body, timestamp, name, canon in rows
+    ]
+    if len(posts) <= PAGE_SIZE:
+        return Page(posts, None)
+    last = posts[PAGE_SIZE - 1]
+    return Page(posts[:PAGE_SIZE], Cursor(last.timestamp, last.id))
+
+
+def feed_page(cursor: Cursor | None) -> Page[PostView]:
+    return _page(None, cursor)
+
+
+def user_posts_page(user_id: int, cursor: Cursor | None) -> Page[PostView]:
+    return _page(user_id, cursor)

@@ -1,0 +1,64 @@
+"""Blueprint: the feed (everyone's comments, newest first) and posting to it."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import make_response
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+from jinja2_fragments.flask import render_block
+
+from webapp.conversation.forms import PostForm
+from webapp.conversation.posts import PostView
+from webapp.conversation.posts import create_post
+from webapp.conversation.posts import feed_page
+from webapp.core.htmx import is_htmx
+from webapp.core.pagination import Cursor
+
+bp = Blueprint("feed", __name__)
+
+TEMPLATE = "conversation/index.html"
+
+
+@bp.route("/index")
+@bp.route("/")  # registered last, so url_for("feed.index") is "/"
+@login_required
+def index() -> str:
+    page = feed_page(Cursor.decode(request.args.get("before")))
+    if is_htmx():
+        # "Load more": only the next items and the next "Load more".
+        return render_block(TEMPLATE, "feed_page", page=page)
+    return render_template(TEMPLATE, page=page, form=PostForm(), older=bool(request.args))
+
+
+@bp.route("/", methods=["POST"])
+@login_required
+def new_post() -> str | Response:
+    form = PostForm()
+    if not form.validate_on_submit():
+        return invalid_post(form)
+    post = create_post(current_user, form.body.data)
+    if not is_htmx():
+        flash("Your comment is live.", "success")
+        return redirect(url_for("feed.index"), 303)
+    # The new comment goes on top of the list; a fresh, empty form replaces the old one.
+    new_item = render_template("conversation/_post.html", post=PostView.of(post, current_user))
+    fresh_form = render_block(TEMPLATE, "post_form", form=PostForm(formdata=None), oob=True)
+    return new_item + fresh_form
+
+
+def invalid_post(form: PostForm) -> Response:
+    if is_htmx():
+        response = make_response(render_block(TEMPLATE, "post_form", form=form), 422)
+        # The errors belong in the form, not at the top of the list it was aimed at.
+        response.headers["HX-Retarget"] = "#post-form"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    page = feed_page(None)
+    return make_response(render_template(TEMPLATE, page=page, form=form, older=False), 422)

@@ -1,0 +1,1 @@
+"""People: profile pages, the hover card, follows, avatars and last-seen times."""

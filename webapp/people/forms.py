@@ -1,0 +1,32 @@
+"""The profile form."""
+
+from __future__ import annotations
+
+from wtforms import Field
+from wtforms import SubmitField
+from wtforms import TextAreaField
+from wtforms.validators import Length
+from wtforms.validators import ValidationError
+
+from webapp.core.forms import TextForm
+from webapp.core.forms import present
+from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
+from webapp.core.textrules import clean_text
+from webapp.core.textrules import has_control_characters
+from webapp.models import ABOUT_ME_MAX_LENGTH
+
+
+class EditProfileForm(TextForm):
+    about_me = TextAreaField(
+        "About me",
+        validators=[present, Length(max=ABOUT_ME_MAX_LENGTH)],
+        render_kw={"maxlength": ABOUT_ME_MAX_LENGTH, "rows": 4},
+    )
+    submit = SubmitField("Save")
+
+    def validate_about_me(self, field: Field) -> None:
+        field.data = clean_text(field.data)
+        if len(field.data) > ABOUT_ME_MAX_LENGTH:
+            raise ValidationError(f"At most {ABOUT_ME_MAX_LENGTH} characters.")
+        if has_control_characters(field.data):
+            raise ValidationError(CONTROL_CHARACTERS_MESSAGE)

@@ -1,0 +1,78 @@
+"""A user as another user sees them: the data of a profile card, in one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import bindparam
+from sqlalchemy import exists
+from sqlalchemy import select
+from sqlalchemy import update
+
+from webapp.accounts.identity import canonical_username
+from webapp.accounts.identity import could_be_username
+from webapp.core.extensions import db
+from webapp.models import User
+from webapp.models import follow
+
+
+class CardUser(NamedTuple):
+    """What a card shows of a user: plain columns, read without building an ORM object
+    (the card is the hottest request there is; an ORM entity costs more than its query)."""
+
+    id: int
+    username: str
+    username_canon: str
+    about_me: str
+    created_at: datetime
+    last_seen: datetime
+    post_count: int
+    follower_count: int
+    following_count: int
+
+
+# Built once: constructing a statement costs more than executing the cached SQL it compiles
+# to, and it runs on every card.
+CARD_QUERY = select(
+    *[getattr(User, name) for name in CardUser._fields],
+    exists()
+    .where(follow.c.follower_id == bindparam("viewer_id"), follow.c.followed_id == User.id)
+    .label("viewer_follows"),
+).where(User.username_canon == bindparam("username_canon"))
+
+
+@dataclass(frozen=True)
+class Card:
+    user: CardUser
+    viewer_follows: bool
+    is_self: bool
+
+
+def load_card(username: str, viewer: User) -> Card | None:
+    """The card of `username` as `viewer` sees it, or None for an unknown name.
+
+    One statement: the counts are columns of the user row and "do I follow them" is an
+    EXISTS beside it, so the cost is the same for a new user and for the busiest one.
+    """
+    if not could_be_username(username):
+        return None
+    parameters = {"viewer_id": viewer.id, "username_canon": canonical_username(username)}
+    # Core rows through the session's connection: no ORM objects to build for a card.
+    row = db.session.connection().execute(CARD_QUERY, parameters).first()
+    if row is None:
+        return None
+    *columns, follows = row
+    user = CardUser(*columns)
+    return Card(user=user, viewer_follows=bool(follows), is_self=user.id == viewer.id)
+
+
+def update_about_me(user: User, about_me: str) -> None:
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(about_me=about_me)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
