@@ -12,6 +12,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import Flask
+from sqlalchemy.engine import Connection
 
 from webapp import create_app
 from webapp.core.extensions import db
@@ -33,17 +34,39 @@ def run_migrations_online() -> None:
     app = get_app()
     with app.app_context():
         engine = db.engine
+        sqlite = engine.dialect.name == "sqlite"
         with engine.connect() as connection:
-            context.configure(
-                connection=connection,
-                target_metadata=db.metadata,
-                # SQLite alters tables by copying them; batch mode does that for us.
-                render_as_batch=engine.dialect.name == "sqlite",
-                compare_type=True,
-                compare_server_default=True,
-            )
-            with context.begin_transaction():
-                context.run_migrations()
+            if sqlite:
+                # Batch mode copies a table, drops the original and renames the copy. With
+                # foreign keys enforced (as the app's connections have them), that DROP
+                # cascades: every post and follow of every user would be deleted. The pragma
+                # is ignored inside a transaction, so it goes to the driver before one begins.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            try:
+                context.configure(
+                    connection=connection,
+                    target_metadata=db.metadata,
+                    # SQLite alters tables by copying them; batch mode does that for us.
+                    render_as_batch=sqlite,
+                    compare_type=True,
+                    compare_server_default=True,
+                )
+                with context.begin_transaction():
+                    context.run_migrations()
+                    if sqlite:
+                        check_sqlite_foreign_keys(connection)
+            finally:
+                if sqlite:
+                    # Never hand the app a pooled connection without foreign keys.
+                    connection.invalidate()
+
+
+def check_sqlite_foreign_keys(connection: Connection) -> None:
+    """With enforcement off, nothing stopped a migration from leaving dangling references:
+    refuse to commit one that did."""
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if problems:
+        raise RuntimeError(f"The migration leaves broken foreign keys: {problems[:10]}")
 
 
 if context.is_offline_mode():

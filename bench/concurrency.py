@@ -27,6 +27,7 @@ from tests.conftest import PASSWORD
 from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import make_app
 from tests.conftest import make_user
+from tests.servers import TEST_PUBLIC_URL
 from tests.servers import clean_environment
 from tests.servers import gunicorn
 from tests.workload import check_consistency
@@ -50,6 +51,7 @@ def main() -> int:
         env = clean_environment(
             SECRET_KEY=TEST_SECRET_KEY,
             DATABASE_URL=url,
+            PUBLIC_URL=TEST_PUBLIC_URL,
             FLASK_SESSION_COOKIE_SECURE="false",
             FLASK_RATELIMIT_POSTS_PER_USER="1000000 per minute",
         )

@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy import select
 
+from webapp.accounts.identity import username_skeleton
 from webapp.accounts.passwords import hash_password
 from webapp.core.extensions import db
 from webapp.core.pagination import Cursor
@@ -59,6 +60,7 @@ def build(app: Flask, seed: int = 7) -> Dataset:
                 {
                     "username": name,
                     "username_canon": name,
+                    "username_skeleton": username_skeleton(name),
                     "email": f"{name}@bench.invalid",
                     "password_hash": password_hash,
                     "about_me": f"I am {name}, here for the benchmark.",

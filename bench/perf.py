@@ -32,6 +32,7 @@ from bench.common import migrate
 from bench.dataset import PASSWORD
 from bench.dataset import build
 from tests.servers import BIN
+from tests.servers import TEST_PUBLIC_URL
 from tests.servers import Browserless
 from tests.servers import Server
 from tests.servers import clean_environment
@@ -40,6 +41,8 @@ from webapp import create_app
 from webapp.core.config import ROOT
 
 SECRET_KEY = "benchmark-secret-key-" + "b" * 32
+#: What a production app (here: in this process, and under gunicorn) needs to start.
+SETTINGS = {"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": TEST_PUBLIC_URL}
 HTMX = {"HX-Request": "true"}
 TARGETS = {
     "card (ordinary user)": 0.8,
@@ -73,8 +76,8 @@ def seeding_speed(workdir: Path) -> str:
     """`flask seed-demo` filling 100,000 comments into a fresh database."""
     workdir.mkdir(exist_ok=True)
     with fresh_database(workdir) as (url, _):
-        migrate(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY}))
-        env = clean_environment(SECRET_KEY=SECRET_KEY, DATABASE_URL=url)
+        migrate(create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS}))
+        env = clean_environment(DATABASE_URL=url, **SETTINGS)
         output = subprocess.run(
             [
                 str(BIN / "flask"),
@@ -108,14 +111,14 @@ def main() -> int:
         workdir = Path(tmp)
         (workdir / "data").mkdir()
         with fresh_database(workdir / "data") as (url, database):
-            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS})
             migrate(app)
             started = time.perf_counter()
             data = build(app)
             print(f"dataset built in {time.perf_counter() - started:.1f} s ({database})")
             env = clean_environment(
-                SECRET_KEY=SECRET_KEY,
                 DATABASE_URL=url,
+                **SETTINGS,
                 FLASK_SESSION_COOKIE_SECURE="false",
                 # Hovering this hard is the benchmark, not abuse: the limiter still runs.
                 FLASK_RATELIMIT_CARDS_PER_USER="1000000000 per minute",

@@ -22,8 +22,12 @@ from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from webapp import create_app
+from webapp.core.config import DEVELOPMENT_PUBLIC_URL
 from webapp.core.config import normalise_database_url
 from webapp.core.extensions import db
+
+# The real SMTP server fixture (smtp_server), for every test.
+pytest_plugins = ["tests.smtp"]
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 # The real Redis of this machine and CI; each test uses keys under its own prefix.
@@ -74,6 +78,8 @@ def make_app(database_url: str, **overrides: Any) -> Flask:
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Production apps made here (TESTING=False) need one too.
+        "PUBLIC_URL": DEVELOPMENT_PUBLIC_URL,
     }
     config.update(overrides)
     app = create_app(config)
@@ -135,10 +141,27 @@ class AuthActions:
         password: str = PASSWORD,
         confirm_password: str | None = None,
     ) -> TestResponse:
-        return self.client.post(
+        """Create an account through the real form, from a browser of its own: registering
+        logs that browser in, and this client stays as it was (most tests register a few
+        people, then log in as one)."""
+        return self.sign_up(
+            username, email, password, confirm_password, self.client.application.test_client()
+        )
+
+    def sign_up(
+        self,
+        username: str = "alice",
+        email: str | None = None,
+        password: str = PASSWORD,
+        confirm_password: str | None = None,
+        client: FlaskClient | None = None,
+    ) -> TestResponse:
+        """Register in this client (which is then logged in as the new user)."""
+        client = client or self.client
+        return client.post(
             "/register",
             data={
-                "csrf_token": csrf_token(self.client, "/register"),
+                "csrf_token": csrf_token(client, "/register"),
                 "username": username,
                 "email": email if email is not None else f"{username}@example.com",
                 "password": password,
@@ -181,10 +204,23 @@ def ignore_local_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setattr(webapp, "ENV_FILE", tmp_path / "absent.env")
 
 
+@pytest.fixture(autouse=True)
+def mail_outbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Where this test's mail goes unless it points the app at `smtp_server`: never a
+    developer's mail server (MAIL_* from the shell), never their instance/mail/."""
+    for name in list(os.environ):
+        if name.startswith(("MAIL_", "FLASK_MAIL_")):
+            monkeypatch.delenv(name)
+    outbox = tmp_path / "outbox"
+    monkeypatch.setenv("FLASK_MAIL_OUTBOX", str(outbox))
+    return outbox
+
+
 # Data helpers: rows made through the app's own services, on the real database ------------
 
 
 def make_user(app: Flask, username: str, about_me: str = "", email: str | None = None) -> int:
+    from webapp.accounts.identity import username_skeleton
     from webapp.accounts.passwords import hash_password
     from webapp.models import User
 
@@ -192,6 +228,7 @@ def make_user(app: Flask, username: str, about_me: str = "", email: str | None =
         user = User(
             username=username,
             username_canon=username.casefold(),
+            username_skeleton=username_skeleton(username),
             email=email or f"{username.casefold()}@example.com",
             password_hash=hash_password(PASSWORD),
             about_me=about_me,
@@ -274,3 +311,20 @@ def redis_prefix() -> Iterator[str]:
     for key in connection.scan_iter(f"*{prefix}*"):
         connection.delete(key)
     connection.close()
+
+
+@pytest.fixture
+def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The hashes the app verifies passwords against, in order: watches the real argon2
+    verification (which still runs) to count how much hashing a request costs."""
+    from argon2 import PasswordHasher
+
+    verified: list[str] = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self: PasswordHasher, hash: str, password: str) -> bool:
+        verified.append(hash)
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    return verified

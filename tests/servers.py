@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -21,6 +22,8 @@ from pathlib import Path
 from webapp.core.config import ROOT
 
 BIN = Path(sys.executable).parent
+#: Links in mail from servers under test (the port is chosen later, so none is real).
+TEST_PUBLIC_URL = "http://127.0.0.1:5000"
 CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'type="hidden" name="csrf_token" value="([^"]+)"'
@@ -38,8 +41,8 @@ def clean_environment(**settings: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "RATELIMIT_", "TRUSTED_"))
-        and key not in {"SECRET_KEY", "DATABASE_URL"}
+        if not key.startswith(("FLASK_", "RATELIMIT_", "TRUSTED_", "MAIL_"))
+        and key not in {"SECRET_KEY", "DATABASE_URL", "PUBLIC_URL"}
     }
     env.update(settings)
     return env
@@ -47,14 +50,17 @@ def clean_environment(**settings: str) -> dict[str, str]:
 
 def site_environment(database_url: str, **settings: str) -> dict[str, str]:
     """The environment of an app server under test: the test key, the test database, plain
-    HTTP cookies (no TLS on localhost), plus `settings`."""
+    HTTP cookies (no TLS on localhost), the PUBLIC_URL production requires, plus `settings`."""
     from tests.conftest import TEST_SECRET_KEY
 
+    # Mail the test does not catch goes to a folder of its own, never the repository's
+    # instance/mail.
+    outbox = tempfile.mkdtemp(prefix="hoverfeed-test-mail-")
     return clean_environment(
         SECRET_KEY=TEST_SECRET_KEY,
         DATABASE_URL=database_url,
         FLASK_SESSION_COOKIE_SECURE="false",
-        **settings,
+        **{"PUBLIC_URL": TEST_PUBLIC_URL, "FLASK_MAIL_OUTBOX": outbox, **settings},
     )
 
 

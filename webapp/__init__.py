@@ -28,13 +28,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from webapp import cli
     from webapp import main
+    from webapp.accounts import confirmation
+    from webapp.accounts import recovery
     from webapp.accounts import sessions
+    from webapp.accounts import settings
     from webapp.accounts import views as accounts_views
     from webapp.accounts.passwords import dummy_hash
     from webapp.conversation import views as conversation_views
     from webapp.core import database
     from webapp.core import errors
     from webapp.core import proxies
+    from webapp.core import redirects
+    from webapp.core import referrer
     from webapp.core import security
     from webapp.core import static_files
     from webapp.core import templating
@@ -46,13 +51,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     database.configure_engine(app)
+    referrer.init_app(app)  # before csrf: its hook must run first
     csrf.init_app(app)
     proxies.init_app(app)
     sessions.init_app(app)
     activity.init_app(app)
     security.init_app(app)
+    redirects.init_app(app)
     templating.init_app(app)
     app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(recovery.bp)
+    app.register_blueprint(confirmation.bp)
+    app.register_blueprint(settings.bp)
     app.register_blueprint(conversation_views.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(people_views.bp)

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from webapp import demo
+from webapp.accounts import sessions
 from webapp.core.database import MIGRATE_HINT
 from webapp.core.database import schema_is_missing
 from webapp.core.extensions import db
@@ -20,6 +21,7 @@ from webapp.models import User
 def init_app(app: Flask) -> None:
     app.shell_context_processor(shell_context)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(purge_sessions)
 
 
 def shell_context() -> dict[str, Any]:
@@ -52,3 +54,14 @@ def seed_demo(users: int, comments: int, seed_value: int, if_empty: bool) -> Non
         f"follows in {seconds:.1f} s ({summary.comments / max(seconds, 1e-9):,.0f} comments/s)."
     )
     click.echo(demo.login_hint())
+
+
+@click.command("purge-sessions")
+@with_appcontext
+def purge_sessions() -> None:
+    """Delete expired login sessions (run it daily, e.g. from cron or a systemd timer)."""
+    if schema_is_missing():
+        raise click.ClickException(MIGRATE_HINT)
+    deleted = sessions.purge_expired()
+    db.session.commit()
+    click.echo(f"Deleted {deleted} expired session{'s' if deleted != 1 else ''}.")

@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
+from webapp.accounts.identity import username_skeleton
 from webapp.accounts.passwords import hash_password
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
@@ -159,8 +160,12 @@ def seed(
         insert(User),
         [
             {
+                # Demo addresses cannot receive mail: counted as confirmed, so the demo
+                # login is not greeted by a "confirm your address" banner.
+                "email_confirmed_at": now,
                 "username": name,
                 "username_canon": name.casefold(),
+                "username_skeleton": username_skeleton(name),
                 "email": f"{name.casefold()}@demo.invalid",
                 "password_hash": password_hash,
                 "about_me": rng.choice(ABOUT),

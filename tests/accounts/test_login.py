@@ -15,6 +15,7 @@ from tests.conftest import PASSWORD
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from webapp.accounts import passwords
+from webapp.accounts.sessions import AUTH_COOKIE
 from webapp.accounts.views import BAD_CREDENTIALS
 from webapp.core.extensions import db
 from webapp.models import User
@@ -55,16 +56,9 @@ def test_one_message_for_unknown_user_and_wrong_password(
 
 @pytest.mark.usefixtures("alice")
 def test_unknown_user_costs_the_same_hash_verification(
-    auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+    auth: AuthActions, password_checks: list[str]
 ) -> None:
-    verified: list[str] = []
-    real_verify = PasswordHasher.verify
-
-    def counting_verify(self: PasswordHasher, hash: str, password: str) -> bool:
-        verified.append(hash)
-        return real_verify(self, hash, password)
-
-    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    verified = password_checks
     auth.login("nobody", PASSWORD)
     unknown_user = list(verified)
     verified.clear()
@@ -77,12 +71,17 @@ def test_unknown_user_costs_the_same_hash_verification(
 
 @pytest.mark.usefixtures("alice")
 def test_session_is_cleared_before_logging_in(app: Flask, client: FlaskClient, auth) -> None:
+    planted_id = "planted-by-an-attacker"
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
+    client.set_cookie(AUTH_COOKIE, planted_id)
     auth.login()
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"].split(":")[0].isdigit()
+    # Session fixation: the login makes a fresh id of its own, whatever the browser held.
+    issued = client.get_cookie(AUTH_COOKIE)
+    assert issued is not None and issued.value != planted_id
+    assert is_logged_in(client)
 
 
 @pytest.mark.usefixtures("alice")
@@ -90,13 +89,13 @@ def test_remember_me_survives_the_end_of_the_browser_session(
     client: FlaskClient, auth: AuthActions
 ) -> None:
     response = auth.login(remember_me=True)
-    remember = client.get_cookie("remember_token")
-    assert remember is not None
-    assert remember.http_only
-    assert remember.same_site == "Lax"
+    cookie = client.get_cookie(AUTH_COOKIE)
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
     set_cookies = response.headers.getlist("Set-Cookie")
-    assert any(c.startswith("remember_token=") and "Expires=" in c for c in set_cookies)
-    client.delete_cookie("session")  # the browser was closed
+    assert any(c.startswith(f"{AUTH_COOKIE}=") and "Expires=" in c for c in set_cookies)
+    client.delete_cookie("session")  # the browser was closed: Flask's own cookie is gone
     assert is_logged_in(client)
 
 
@@ -104,9 +103,14 @@ def test_remember_me_survives_the_end_of_the_browser_session(
 def test_without_remember_me_closing_the_browser_logs_out(
     client: FlaskClient, auth: AuthActions
 ) -> None:
-    auth.login(remember_me=False)
-    assert client.get_cookie("remember_token") is None
-    client.delete_cookie("session")
+    response = auth.login(remember_me=False)
+    [set_cookie] = [
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{AUTH_COOKIE}=")
+    ]
+    # No Expires/Max-Age: a browser cookie, which the browser drops when it closes.
+    assert "expires=" not in set_cookie.lower() and "max-age=" not in set_cookie.lower()
+    assert is_logged_in(client)
+    client.delete_cookie(AUTH_COOKIE)  # what closing the browser does to such a cookie
     assert not is_logged_in(client)
 
 
@@ -255,27 +259,32 @@ def test_logout_button_is_in_the_navbar(client: FlaskClient, auth: AuthActions) 
 
 
 @pytest.mark.usefixtures("alice")
-def test_copied_session_cookie_is_dead_after_logout(app: Flask, auth: AuthActions) -> None:
+def test_flask_session_cookie_alone_authenticates_nobody(app: Flask, auth: AuthActions) -> None:
+    """Flask's signed `session` cookie holds only the CSRF token and flashes now: a copy of
+    it, even taken while its owner is logged in, logs nobody in."""
     auth.login()
+    assert is_logged_in(auth.client)
     stolen = auth.client.get_cookie("session").value
-    auth.logout()
     thief = app.test_client()
     thief.set_cookie("session", stolen)
     assert not is_logged_in(thief)
 
 
 @pytest.mark.usefixtures("alice")
-def test_copied_remember_cookie_is_dead_after_logout(app: Flask, auth: AuthActions) -> None:
-    auth.login(remember_me=True)
-    stolen = auth.client.get_cookie("remember_token").value
+@pytest.mark.parametrize("remember_me", [False, True])
+def test_copied_auth_cookie_is_dead_after_logout(
+    app: Flask, auth: AuthActions, remember_me: bool
+) -> None:
+    auth.login(remember_me=remember_me)
+    stolen = auth.client.get_cookie(AUTH_COOKIE).value
     # Before logout, the copy does authenticate: the test would pass for the wrong reason
     # otherwise.
     before = app.test_client()
-    before.set_cookie("remember_token", stolen)
+    before.set_cookie(AUTH_COOKIE, stolen)
     assert is_logged_in(before)
     auth.logout()
     thief = app.test_client()
-    thief.set_cookie("remember_token", stolen)
+    thief.set_cookie(AUTH_COOKIE, stolen)
     assert not is_logged_in(thief)
 
 

@@ -10,6 +10,9 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD
 from tests.conftest import AuthActions
+from tests.conftest import make_app
+from tests.smtp import SMTPServer
+from tests.smtp import link_in
 from webapp.accounts import credentials as accounts
 from webapp.core.extensions import db
 from webapp.models import User
@@ -31,19 +34,34 @@ def test_register_page_has_the_seed_fields(client: FlaskClient) -> None:
         assert f'name="{name}"' in html
 
 
-def test_success_flashes_and_leads_to_login(app: Flask, client: FlaskClient, auth) -> None:
-    response = auth.register("Alice_1", email="Alice.Smith@Example.COM")
+def test_success_logs_in_and_asks_to_confirm_the_address(
+    database_url: str, smtp_server: SMTPServer
+) -> None:
+    app = make_app(database_url, **smtp_server.config())
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    response = AuthActions(client).sign_up("Alice_1", email="Alice.Smith@Example.COM")
     assert response.status_code == 303
-    assert response.location == "/login"
-    page = client.get("/login").get_data(as_text=True)
-    assert "you are now registered" in page
+    assert response.location == "/"
+    page = client.get("/")
+    assert page.status_code == 200  # logged in: the feed, not a redirect to /login
+    html = page.get_data(as_text=True)
+    assert "Welcome, Alice_1!" in html
+    assert "Please confirm your e-mail address" in html
+    assert 'href="/settings#email"' in html
     user = get_user(app, "alice_1")
     assert user is not None
     assert user.username == "Alice_1"
     # Domain lower-cased by email-validator, the local part by us: one address, one account.
     assert user.email == "alice.smith@example.com"
+    assert user.email_confirmed_at is None
     assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "alice.smith@example.com"
+    assert message["Subject"] == "Confirm your e-mail address"
+    assert link_in(message, "/confirm_email/")
 
 
 @pytest.mark.parametrize(

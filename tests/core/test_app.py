@@ -17,6 +17,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.conftest import AuthActions
 from tests.conftest import make_app
 from tests.servers import BIN
+from tests.servers import TEST_PUBLIC_URL
 from tests.servers import clean_environment
 from tests.servers import free_port
 from tests.servers import wait_until_up
@@ -33,6 +34,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url
             monkeypatch.delenv(name)
     monkeypatch.setattr(webapp, "ENV_FILE", tmp_path / "no.env")
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PUBLIC_URL", "https://feed.example.com")
 
 
 @pytest.mark.usefixtures("production_env")
@@ -56,9 +58,8 @@ def test_production_takes_a_strong_key_and_secures_cookies(
     app = create_app()
     assert app.config["SECRET_KEY"] == key
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["REMEMBER_COOKIE_SECURE"] is True
-    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["REMEMBER_COOKIE_HTTPONLY"]
-    assert app.config["SESSION_COOKIE_SAMESITE"] == app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["SESSION_COOKIE_HTTPONLY"]
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
 @pytest.mark.usefixtures("production_env")
@@ -95,6 +96,7 @@ def test_real_environment_wins_over_env_file(
     monkeypatch.setattr(webapp, "ENV_FILE", env_file)
     monkeypatch.setenv("SECRET_KEY", "r" * 40)
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PUBLIC_URL", "https://feed.example.com")
     assert create_app().config["SECRET_KEY"] == "r" * 40
 
 
@@ -247,7 +249,9 @@ def test_server_entry_points(server: str, tmp_path: Path) -> None:
         "flask": [str(bin_dir / "flask"), "--app", "webapp", "run", "--port", str(port)],
     }[server]
     env = clean_environment(
-        SECRET_KEY=TEST_SECRET_KEY, DATABASE_URL=f"sqlite:///{tmp_path / 'entry.sqlite3'}"
+        SECRET_KEY=TEST_SECRET_KEY,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'entry.sqlite3'}",
+        PUBLIC_URL=TEST_PUBLIC_URL,
     )
     log = tmp_path / "server.log"
     with log.open("w") as output:

@@ -13,6 +13,7 @@ from tests.conftest import make_user
 from tests.servers import Browserless
 from tests.servers import gunicorn
 from tests.servers import site_environment
+from webapp.accounts.sessions import AUTH_COOKIE
 
 
 def test_two_instances_are_one_site(
@@ -59,10 +60,8 @@ def test_unreachable_database_gives_503_and_a_friendly_page(tmp_path: Path) -> N
     client = app.test_client()
     health = client.get("/healthz")
     assert health.status_code == 503 and health.json["database"] == "unreachable"
-    # A logged-in visitor: loading their user needs the database.
-    with client.session_transaction() as session:
-        session["_user_id"] = "1:1"
-        session["_fresh"] = True
+    # A logged-in visitor: loading their session and user needs the database.
+    client.set_cookie(AUTH_COOKIE, "a-session-id")
     page = client.get("/")
     assert page.status_code == 503
     html = page.get_data(as_text=True)
@@ -76,6 +75,5 @@ def test_sqlite_file_that_cannot_be_opened_is_a_503(tmp_path: Path) -> None:
     app = make_app(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'db.sqlite3'}")
     client = app.test_client()
     assert client.get("/healthz").status_code == 503
-    with client.session_transaction() as session:
-        session["_user_id"] = "1:1"
+    client.set_cookie(AUTH_COOKIE, "a-session-id")  # logged in: the page needs the database
     assert client.get("/").status_code == 503

@@ -14,6 +14,7 @@ from tests.conftest import AuthActions
 from tests.conftest import csrf_token_from
 from tests.conftest import make_app
 from tests.conftest import make_user
+from webapp.accounts.sessions import AUTH_COOKIE
 from webapp.core.extensions import db
 from webapp.core.security import CONTENT_SECURITY_POLICY
 
@@ -79,7 +80,7 @@ def test_headers_on_every_kind_of_response(database_url: str) -> None:
 def test_authenticated_pages_are_not_stored(client: FlaskClient, auth: AuthActions) -> None:
     auth.register("alice")
     auth.login("alice")
-    for path in ("/", "/user/alice", "/edit_profile"):
+    for path in ("/", "/user/alice", "/settings", "/settings/data.json"):
         cache_control = client.get(path).headers["Cache-Control"]
         assert "no-store" in cache_control and "private" in cache_control
     card = client.get("/user/alice/popup", headers=HTMX).headers["Cache-Control"]
@@ -92,7 +93,9 @@ def test_static_files_are_not_marked_private(client: FlaskClient) -> None:
 
 
 def production_app(database_url: str, **settings) -> Flask:
-    """TESTING off: what a deployment runs (a strong key, Secure cookies)."""
+    """TESTING off: what a deployment runs (a strong key, the PUBLIC_URL production requires,
+    Secure cookies)."""
+    settings.setdefault("PUBLIC_URL", "https://feed.example.com")
     app = make_app(database_url, TESTING=False, SECRET_KEY=TEST_SECRET_KEY, **settings)
     with app.app_context():
         db.create_all()
@@ -119,14 +122,11 @@ def test_production_cookies_are_secure_httponly_lax(database_url: str) -> None:
     response = client.post("/login", data=data, **https)
     assert response.status_code == 303
     cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
-    for name in ("session", "remember_token"):
+    for name in ("session", AUTH_COOKIE):
         attributes = cookies[name].lower()
         assert "; secure" in attributes and "; httponly" in attributes
         assert "samesite=lax" in attributes
-
-
-def test_remember_me_lasts_two_weeks(app: Flask) -> None:
-    assert app.config["REMEMBER_COOKIE_DURATION"] == 14 * 24 * 3600
+    # How long a remembered session lasts is a server-side rule: tests/accounts/test_sessions.py.
 
 
 def test_forwarded_headers_need_trusted_proxies(database_url: str) -> None:

@@ -52,7 +52,9 @@ def test_failed_logins_per_account(app: Flask, client: FlaskClient, auth: AuthAc
     refused = auth.login("ALICE", "wrong password")
     assert_refused_in_words(refused)
     assert "Too many failed logins for this account." in refused.get_data(as_text=True)
-    # The right password does not get through either while the account is throttled...
+    # The right password does not get through either while the account is throttled, from
+    # a browser that never logged into it (the owner's own browsers do: device cookies,
+    # tests/accounts/test_login_throttle.py)...
     assert auth.login("alice", PASSWORD).status_code == 429
     # ...but other accounts, from the same address, are not affected.
     assert auth.login("bob", PASSWORD).status_code == 303
@@ -62,8 +64,9 @@ def test_successful_logins_are_not_counted(app: Flask, auth: AuthActions) -> Non
     auth.register("alice")
     limit = int(app.config["RATELIMIT_LOGIN_PER_ACCOUNT"].split()[0])
     for _ in range(limit + 2):
-        assert auth.login("alice", PASSWORD).status_code == 303
-        auth.logout()
+        # A new browser each time, so each login is counted per account, not per device.
+        assert AuthActions(app.test_client()).login("alice", PASSWORD).status_code == 303
+    assert auth.login("alice", "wrong password").status_code == 422
 
 
 def test_failed_logins_per_address(database_url: str) -> None:

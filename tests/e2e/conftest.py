@@ -20,6 +20,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from tests.smtp import SMTPServer
 from webapp.core.extensions import db
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -64,11 +65,19 @@ class LiveServer:
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[LiveServer]:
     # Plain HTTP on localhost: the cookies cannot be Secure here.
-    app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
+    app.config.update(SESSION_COOKIE_SECURE=False)
     with LiveServer(app) as server:
         yield server
     with app.app_context():
         db.session.remove()
+
+
+@pytest.fixture
+def live_mail(live_server: LiveServer, smtp_server: SMTPServer) -> SMTPServer:
+    """The live app sends its mail to the test's real SMTP server, with links to the live
+    server (its PUBLIC_URL, as a real site's links point at the real site)."""
+    live_server.app.config.update(smtp_server.config(), PUBLIC_URL=live_server.url)
+    return smtp_server
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""A person registers, logs in, is welcomed by name and logs out, in a real browser."""
+"""A person registers (and is logged in), logs out, logs in again, is welcomed by name and
+logs out, in a real browser."""
 
 from __future__ import annotations
 
@@ -22,8 +23,13 @@ def test_register_login_welcome_logout(page: Page) -> None:
     page.get_by_label("Confirm password").fill(PASSWORD)
     page.get_by_role("button", name="Register").click()
 
-    expect(page.get_by_text("you are now registered")).to_be_visible()
-    assert page.url.endswith("/login")
+    # Registering logs the new user in: the feed, a welcome, and a banner asking to
+    # confirm the address.
+    expect(page.get_by_text("Welcome, Grace_H! Your account is ready.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Hi, Grace_H!")).to_be_visible()
+    expect(page.get_by_text("Please confirm your e-mail address")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You have been logged out.")).to_be_visible()
 
     page.get_by_label("Username").fill("grace_h")
     page.get_by_label("Password").fill(PASSWORD)

@@ -95,7 +95,7 @@ def test_own_profile_links_to_edit_and_has_no_follow_button(
     client: FlaskClient, logged_in: int
 ) -> None:
     html = client.get("/user/alice").get_data(as_text=True)
-    assert 'href="/edit_profile"' in html
+    assert 'href="/settings#profile"' in html
     assert "Follow</button>" not in html
 
 
@@ -252,26 +252,62 @@ def test_counters_equal_a_recount_after_mixed_activity(
 
 
 def test_edit_profile(app: Flask, client: FlaskClient, logged_in: int) -> None:
-    token = csrf_token(client, "/edit_profile")
+    token = csrf_token(client, "/settings")
     response = client.post(
-        "/edit_profile", data={"csrf_token": token, "about_me": "  Hello!\r\nSecond line  "}
+        "/settings/profile", data={"csrf_token": token, "about_me": "  Hello!\r\nSecond line  "}
     )
-    assert response.status_code == 303 and response.location == "/user/alice"
+    assert response.status_code == 303 and response.location == "/settings#profile"
     assert user(app, logged_in).about_me == "Hello!\nSecond line"
-    assert "Hello!\nSecond line" in client.get("/edit_profile").get_data(as_text=True)
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Hello!\nSecond line" in page and "Your profile is saved." in page
+    assert "Hello!\nSecond line" in client.get("/user/alice").get_data(as_text=True)
+
+
+def test_edit_profile_with_htmx_returns_the_section(
+    app: Flask, client: FlaskClient, logged_in: int
+) -> None:
+    headers = {**HTMX, "X-CSRFToken": csrf_token(client, "/settings")}
+    response = client.post("/settings/profile", data={"about_me": "Tea"}, headers=headers)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith('<section class="card-panel settings-section" id="profile"')
+    assert "<html" not in html and "Your profile is saved." in html
+    assert user(app, logged_in).about_me == "Tea"
 
 
 @pytest.mark.parametrize(
     ("about_me", "message"),
     [("x" * 281, "280"), ("nul\x00", "control characters"), ("esc\x1b", "control characters")],
 )
+@pytest.mark.parametrize("htmx", [False, True])
 def test_edit_profile_refuses_bad_text(
-    app: Flask, client: FlaskClient, logged_in: int, about_me: str, message: str
+    app: Flask, client: FlaskClient, logged_in: int, about_me: str, message: str, htmx: bool
 ) -> None:
-    token = csrf_token(client, "/edit_profile")
-    response = client.post("/edit_profile", data={"csrf_token": token, "about_me": about_me})
+    token = csrf_token(client, "/settings")
+    headers = HTMX if htmx else {}
+    response = client.post(
+        "/settings/profile", data={"csrf_token": token, "about_me": about_me}, headers=headers
+    )
     assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert ("<html" in response.get_data(as_text=True)) is not htmx
     assert user(app, logged_in).about_me == ""
+
+
+def test_old_edit_profile_address_leads_to_settings(
+    app: Flask, client: FlaskClient, logged_in: int
+) -> None:
+    page = client.get("/edit_profile")
+    assert page.status_code == 302 and page.location == "/settings#profile"
+    # A form still posting to the old address keeps its method and body (307), and works.
+    data = {"csrf_token": csrf_token(client, "/settings"), "about_me": "Moved"}
+    moved = client.post("/edit_profile", data=data)
+    assert moved.status_code == 307 and moved.location == "/settings/profile"
+    assert user(app, logged_in).about_me == ""
+    # What a browser does with a 307: the same POST, body and all, to the new address.
+    # (Werkzeug's client cannot replay a form body it has already read, so we do it.)
+    followed = client.post(moved.location, data=data)
+    assert followed.status_code == 303 and followed.location == "/settings#profile"
+    assert user(app, logged_in).about_me == "Moved"
 
 
 # Last seen -----------------------------------------------------------------------------------

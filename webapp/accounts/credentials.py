@@ -8,17 +8,22 @@ from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from webapp.accounts.identity import InvalidEmail
 from webapp.accounts.identity import canonical_username
 from webapp.accounts.identity import could_be_username
 from webapp.accounts.identity import display_username
 from webapp.accounts.identity import normalise_email
+from webapp.accounts.identity import username_skeleton
 from webapp.accounts.passwords import dummy_hash
 from webapp.accounts.passwords import hash_password
 from webapp.accounts.passwords import needs_rehash
 from webapp.accounts.passwords import verify_password
 from webapp.core.extensions import db
+from webapp.core.timeutil import utcnow
 from webapp.models import User
 
+# Also said of a name that only looks like a taken one (aIice for alice): to a reader they
+# are the same name.
 USERNAME_TAKEN = "That username is taken. Please choose another."
 EMAIL_TAKEN = "That email address is already registered."
 
@@ -36,9 +41,13 @@ def find_by_username(raw: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_canon == canonical_username(raw)))
 
 
-def taken_fields(username_canon: str, email: str) -> dict[str, str]:
+def taken_fields(username: str, email: str) -> dict[str, str]:
     errors = {}
-    if db.session.scalar(select(exists().where(User.username_canon == username_canon))):
+    name_taken = exists().where(
+        (User.username_canon == canonical_username(username))
+        | (User.username_skeleton == username_skeleton(username))
+    )
+    if db.session.scalar(select(name_taken)):
         errors["username"] = USERNAME_TAKEN
     if db.session.scalar(select(exists().where(User.email == email))):
         errors["email"] = EMAIL_TAKEN
@@ -51,14 +60,14 @@ def register_user(username: str, email: str, password: str) -> User:
     The look-up first gives friendly errors for both fields at once; the unique constraints
     decide when two registrations race, and the loser gets the same errors, not a 500.
     """
-    username_canon = canonical_username(username)
     email = normalise_email(email)
-    errors = taken_fields(username_canon, email)
+    errors = taken_fields(username, email)
     if errors:
         raise AccountTaken(errors)
     user = User(
         username=display_username(username),
-        username_canon=username_canon,
+        username_canon=canonical_username(username),
+        username_skeleton=username_skeleton(username),
         email=email,
         password_hash=hash_password(password),
     )
@@ -67,9 +76,7 @@ def register_user(username: str, email: str, password: str) -> User:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise AccountTaken(
-            taken_fields(username_canon, email) or {"username": USERNAME_TAKEN}
-        ) from None
+        raise AccountTaken(taken_fields(username, email) or {"username": USERNAME_TAKEN}) from None
     return user
 
 
@@ -88,3 +95,45 @@ def authenticate(username: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+def find_by_email(raw: str) -> User | None:
+    try:
+        email = normalise_email(raw)
+    except InvalidEmail:
+        return None
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password hash (the caller commits, and ends sessions as the case needs)."""
+    user.password_hash = hash_password(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    return verify_password(user.password_hash, password)
+
+
+def mark_email_confirmed(user: User) -> None:
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+
+
+class EmailTaken(Exception):
+    pass
+
+
+def change_email(user: User, new_email: str) -> None:
+    """Make `new_email` the account's address, confirmed (its owner followed the link that
+    was sent to it). Raises EmailTaken when another account got it meanwhile."""
+    user.email = new_email
+    user.email_confirmed_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise EmailTaken(EMAIL_TAKEN) from None
+
+
+def email_in_use(email: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(User.email == email))))

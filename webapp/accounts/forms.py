@@ -51,15 +51,10 @@ class RegistrationForm(TextForm):
             raise ValidationError(problem)
 
     def validate_email(self, field: Field) -> None:
-        try:
-            normalise_email(field.data)
-        except InvalidEmail as error:
-            raise ValidationError(str(error)) from None
+        check_email(field)
 
     def validate_password(self, field: Field) -> None:
-        problem = password_problem(field.data)
-        if problem:
-            raise ValidationError(problem)
+        check_new_password(field)
 
 
 class LoginForm(TextForm):
@@ -75,3 +70,105 @@ class LoginForm(TextForm):
     )
     remember_me = BooleanField("Remember me")
     submit = SubmitField("Log in")
+
+
+def new_password_field(label: str = "New password", field_id: str | None = None) -> PasswordField:
+    return PasswordField(
+        label,
+        id=field_id,
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX_LENGTH},
+    )
+
+
+def confirm_field(of: str, field_id: str | None = None) -> PasswordField:
+    return PasswordField(
+        "Confirm new password",
+        id=field_id,
+        validators=[DataRequired(), EqualTo(of, message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def current_password_field(field_id: str | None = None) -> PasswordField:
+    """`field_id`: the settings page has three of these, and each label must find its own."""
+    return PasswordField(
+        "Current password",
+        id=field_id,
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def email_field(label: str, field_id: str | None = None) -> StringField:
+    return StringField(
+        label,
+        id=field_id,
+        validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)],
+        render_kw={"autocomplete": "email", "type": "email"},
+    )
+
+
+def check_email(field: Field) -> None:
+    try:
+        normalise_email(field.data)
+    except InvalidEmail as error:
+        raise ValidationError(str(error)) from None
+
+
+def check_new_password(field: Field) -> None:
+    problem = password_problem(field.data)
+    if problem:
+        raise ValidationError(problem)
+
+
+class ResetRequestForm(TextForm):
+    email = email_field("Email")
+    submit = SubmitField("Send me a link")
+
+
+class NewPasswordForm(TextForm):
+    """The new password, on the page a reset link opens."""
+
+    password = new_password_field()
+    confirm_password = confirm_field("password")
+    submit = SubmitField("Set my new password")
+
+    def validate_password(self, field: Field) -> None:
+        check_new_password(field)
+
+
+# The settings forms share one page, with each other and with sections whose ids are
+# "password" and "email": their fields get ids of their own, or a label would point at
+# another section's input (or at a section) and its own input would have no name.
+class ChangePasswordForm(TextForm):
+    current_password = current_password_field("password-current_password")
+    password = new_password_field(field_id="password-new_password")
+    confirm_password = confirm_field("password", "password-confirm_password")
+    submit = SubmitField("Change password")
+
+    def validate_password(self, field: Field) -> None:
+        check_new_password(field)
+
+
+class ChangeEmailForm(TextForm):
+    email = email_field("New e-mail address", "email-new_email")
+    current_password = current_password_field("email-current_password")
+    submit = SubmitField("Send a confirmation link")
+
+    def validate_email(self, field: Field) -> None:
+        check_email(field)
+
+
+class DeleteAccountForm(TextForm):
+    current_password = current_password_field("delete-current_password")
+    username = StringField(
+        "Type your username to confirm",
+        validators=[DataRequired(), Length(max=USERNAME_MAX_LENGTH * 4)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    submit = SubmitField("Delete my account")
+
+
+class ActionForm(TextForm):
+    """A button that changes something: only the CSRF token."""

@@ -27,6 +27,17 @@ def canonical_username(raw: str) -> str:
     return display_username(raw).casefold()
 
 
+# Characters a reader cannot tell apart in many fonts, folded to one representative. Applied
+# after casefold, so `I` is already `i`.
+CONFUSABLES = str.maketrans({"i": "l", "1": "l", "|": "l", "0": "o"})
+
+
+def username_skeleton(raw: str) -> str:
+    """What a name looks like: `alice`, `aIice` and `a1ice` share one skeleton, and only
+    one account may have it."""
+    return canonical_username(raw).translate(CONFUSABLES)
+
+
 def username_problem(raw: str) -> str | None:
     """Why this cannot be a username, in words for the form; None when it can."""
     name = display_username(raw)

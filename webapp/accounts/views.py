@@ -8,20 +8,22 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import session
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
-from flask_login import login_user
-from flask_login import logout_user
 
 from webapp.accounts.credentials import AccountTaken
 from webapp.accounts.credentials import authenticate
 from webapp.accounts.credentials import register_user
+from webapp.accounts.device_cookies import remember_device
+from webapp.accounts.emails import send_confirmation
 from webapp.accounts.forms import LoginForm
 from webapp.accounts.forms import RegistrationForm
-from webapp.accounts.sessions import revoke_sessions
+from webapp.accounts.login_throttle import start_attempt
+from webapp.accounts.sessions import end_current_session
+from webapp.accounts.sessions import start_session
 from webapp.core.extensions import db
+from webapp.core.mail import MailNotSent
 from webapp.core.redirects import is_safe_local_path
 
 bp = Blueprint("auth", __name__)
@@ -36,13 +38,23 @@ def register() -> str | Response:
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            register_user(form.username.data, form.email.data, form.password.data)
+            user = register_user(form.username.data, form.email.data, form.password.data)
         except AccountTaken as taken:
             for field_name, message in taken.errors.items():
                 form[field_name].errors.append(message)
         else:
-            flash("Congratulations, you are now registered. Please log in.", "success")
-            return redirect(url_for("auth.login"), 303)
+            # A new user expects to be in, not to type the password again.
+            start_session(user, remembered=False)
+            db.session.commit()
+            flash(f"Welcome, {user.username}! Your account is ready.", "success")
+            try:
+                send_confirmation(user)
+            except MailNotSent as error:
+                flash(f"{error} (the confirmation link, from Settings)", "error")
+            response = redirect(url_for("feed.index"), 303)
+            # The browser that made the account is the owner's: it logs in past a lockout.
+            remember_device(response, user.username_canon)
+            return response
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
 
 
@@ -53,16 +65,21 @@ def login() -> str | Response:
         return redirect(url_for("feed.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        # Counted before the password is checked; over a limit, a 429 and no check at all.
+        attempt = start_attempt(form.username.data)
         user = authenticate(form.username.data, form.password.data)
         if user is None:
             form.form_errors.append(BAD_CREDENTIALS)
         else:
+            attempt.succeeded()
             # A fresh session: nothing an attacker planted before login survives it.
-            session.clear()
-            login_user(user, remember=form.remember_me.data)
+            start_session(user, remembered=form.remember_me.data)
+            db.session.commit()
             flash(f"Welcome back, {user.username}!", "success")
             target = next_page if is_safe_local_path(next_page) else url_for("feed.index")
-            return redirect(target, 303)
+            response = redirect(target, 303)
+            remember_device(response, user.username_canon)
+            return response
     status = 200 if not (form.errors or form.form_errors) else 422
     return render_template("accounts/login.html", form=form), status
 
@@ -71,11 +88,9 @@ def login() -> str | Response:
 @login_required
 def logout() -> Response:
     # CSRFProtect has checked the token already: a cross-site form cannot log anyone out.
-    # Bumping the session version kills every copy of this user's cookies, not only the one
-    # the browser is about to forget.
-    revoke_sessions(current_user)
+    # Only this browser's session ends (Settings > Sessions ends the others); its row is
+    # deleted, so a copy of the cookie authenticates nobody.
+    end_current_session()
     db.session.commit()
-    logout_user()
-    session.clear()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"), 303)

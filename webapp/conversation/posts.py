@@ -18,6 +18,7 @@ from webapp.core.pagination import Cursor
 from webapp.core.pagination import Page
 from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
 from webapp.core.textrules import has_control_characters
+from webapp.core.textrules import invisible_character_problem
 from webapp.models import BODY_MAX_LENGTH
 from webapp.models import Post
 from webapp.models import User
@@ -31,7 +32,7 @@ def body_problem(body: str) -> str | None:
         return f"Comments are at most {BODY_MAX_LENGTH} characters ({len(body)} now)."
     if has_control_characters(body):
         return CONTROL_CHARACTERS_MESSAGE
-    return None
+    return invisible_character_problem(body)
 
 
 def create_post(author: User, body: str) -> Post:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -23,6 +24,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class RequestLoginManager(LoginManager):
+    """Flask-Login with one source of the current user: its request loader.
+
+    Sessions here are server-side records named by a cookie of our own (see
+    webapp/accounts/sessions.py). Flask-Login's other sources (a user id in the signed session,
+    its remember-me cookie) and its session-protection hashing are not used, so they are
+    skipped rather than consulted on every request: a stale `remember_token` from an older
+    release would otherwise shadow the loader.
+    """
+
+    def _load_user(self) -> None:
+        loader = self._request_callback
+        user = loader(request) if loader is not None else None
+        self._update_request_context_with_user(user)
+
+
 db = SQLAlchemy(model_class=Base)
-login_manager = LoginManager()
+login_manager = RequestLoginManager()
 csrf = CSRFProtect()

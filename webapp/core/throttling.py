@@ -1,40 +1,42 @@
 """Rate limits (Flask-Limiter): who is counted, what counts, and what the page says.
 
-- failed logins, per client address and per account (a wrong password costs, a right one
-  does not);
 - registration attempts, per client address;
-- comments and card fetches, per user.
+- comments and card fetches, per user;
+- password-reset requests, per client address and per e-mail address asked about;
+  confirmation e-mails and address changes, per user;
+- logins are counted by their view (webapp/accounts/login_throttle.py) through `count()`
+  here: they must count before they check, which Flask-Limiter's `deduct_when` cannot do.
 
 The limits are settings (RATELIMIT_* in config.py), so a deployment can tune them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
 from typing import Any
+from typing import TypeVar
 
+from email_validator import EmailNotValidError
+from email_validator import validate_email
 from flask import Flask
-from flask import Response
 from flask import current_app
 from flask import request
 from flask_limiter import Limiter
 from flask_login import current_user
-
-from webapp.accounts.identity import canonical_username
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 EXTENSION_KEY = "hoverfeed_limiter"
+
+T = TypeVar("T")
 
 
 def client_address() -> str:
     # With TRUSTED_PROXIES set, ProxyFix has already put the real client address here.
     return request.remote_addr or "unknown"
-
-
-def account_key() -> str:
-    name = canonical_username(request.form.get("username", ""))[:120]
-    return f"account:{name}"
 
 
 def user_key() -> str:
@@ -43,35 +45,27 @@ def user_key() -> str:
     return client_address()
 
 
+def form_email_key() -> str:
+    """The e-mail address a form names, counted as the accounts count addresses: the normal
+    form of webapp.accounts.identity.normalise_email (repeated here, as core imports no
+    feature), so `Alice@Example.COM` and `alice@example.com` are one counter. Text that is not
+    an address counts as typed, lower-cased. Hashed: the counters (in Redis) hold no
+    addresses."""
+    raw = request.form.get("email", "").strip()
+    try:
+        address = validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        address = raw.lower()
+    return "email:" + hashlib.sha256(address.encode()).hexdigest()
+
+
 def setting(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
-
-
-def login_failed(response: Response) -> bool:
-    return response.status_code == 422
 
 
 # endpoint -> its limits. Each is Flask-Limiter's `limit()` arguments; the limit itself is
 # read from the config at request time, so deployments and tests can change it.
 ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
-    "auth.login": [
-        {
-            "limit_value": setting("RATELIMIT_LOGIN_PER_ADDRESS"),
-            "key_func": client_address,
-            "methods": ["POST"],
-            "deduct_when": login_failed,
-            "scope": "login-address",
-            "error_message": "Too many failed logins from your network.",
-        },
-        {
-            "limit_value": setting("RATELIMIT_LOGIN_PER_ACCOUNT"),
-            "key_func": account_key,
-            "methods": ["POST"],
-            "deduct_when": login_failed,
-            "scope": "login-account",
-            "error_message": "Too many failed logins for this account.",
-        },
-    ],
     "auth.register": [
         {
             "limit_value": setting("RATELIMIT_REGISTER_PER_ADDRESS"),
@@ -98,6 +92,64 @@ ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
             "error_message": "Too many profile cards in a short time.",
         }
     ],
+    # Each request mails someone: per client address, and per address asked about (so no
+    # inbox is flooded from many networks). Unknown addresses count the same as known
+    # ones, so a refusal tells nothing about which addresses have accounts.
+    "recovery.request_reset": [
+        {
+            "limit_value": setting("RATELIMIT_RESET_PER_ADDRESS"),
+            "key_func": client_address,
+            "methods": ["POST"],
+            "scope": "reset-address",
+            "error_message": "Too many password reset requests from your network.",
+        },
+        {
+            "limit_value": setting("RATELIMIT_RESET_PER_EMAIL"),
+            "key_func": form_email_key,
+            "methods": ["POST"],
+            "scope": "reset-email",
+            "error_message": "Too many password reset requests for this address.",
+        },
+    ],
+    "settings.resend_confirmation": [
+        {
+            "limit_value": setting("RATELIMIT_CONFIRMATION_PER_USER"),
+            "key_func": user_key,
+            "methods": ["POST"],
+            "scope": "confirmation",
+            "error_message": "Too many confirmation e-mails in a short time.",
+        }
+    ],
+    # Also bounds guesses at the current password, which the form asks for.
+    "settings.email": [
+        {
+            "limit_value": setting("RATELIMIT_EMAIL_CHANGE_PER_USER"),
+            "key_func": user_key,
+            "methods": ["POST"],
+            "scope": "email-change",
+            "error_message": "Too many address changes in a short time.",
+        }
+    ],
+    # Forms that check the current password: a stolen session must not become a way to
+    # guess it at full speed.
+    "settings.password": [
+        {
+            "limit_value": setting("RATELIMIT_PASSWORD_CHECKS_PER_USER"),
+            "key_func": user_key,
+            "methods": ["POST"],
+            "scope": "password-change",
+            "error_message": "Too many password changes in a short time.",
+        }
+    ],
+    "settings.delete_account": [
+        {
+            "limit_value": setting("RATELIMIT_PASSWORD_CHECKS_PER_USER"),
+            "key_func": user_key,
+            "methods": ["POST"],
+            "scope": "account-deletion",
+            "error_message": "Too many attempts to delete the account in a short time.",
+        }
+    ],
 }
 
 
@@ -114,12 +166,54 @@ def init_app(app: Flask) -> None:
         app.view_functions[endpoint] = view
 
 
-def retry_after_seconds() -> int | None:
-    """Seconds until the limit that was just hit lets requests through again."""
+class Throttled(TooManyRequests):
+    """Refused by a limit the app counts itself (through `count()`); rendered like
+    Flask-Limiter's own refusals, with `retry_after` in seconds."""
+
+    def __init__(self, description: str, retry_after: int) -> None:
+        super().__init__(description, retry_after=retry_after)
+        self.seconds = retry_after
+
+
+def count(operation: Callable[[FixedWindowRateLimiter], T]) -> T | None:
+    """Run `operation` on fixed-window counters in the limiter's storage.
+
+    That is Redis when configured, or this process's memory while Redis does not answer: the
+    same in-memory fallback Flask-Limiter switches to for its decorated limits, so both
+    switch, and come back (Flask-Limiter probes Redis on later requests), together. Fixed
+    windows whatever RATELIMIT_STRATEGY says: a hit is one atomic increment and can be given
+    back with a negative one. None when nothing can count (limiter disabled, or storage
+    failing with no fallback): a limit that cannot be counted lets the request through.
+    """
+    limiter: Limiter = current_app.extensions[EXTENSION_KEY]
+    if not limiter.enabled:
+        return None
+    try:
+        return operation(FixedWindowRateLimiter(limiter.limiter.storage))
+    # Whatever the storage's client raises (Flask-Limiter catches as widely, for the same
+    # reason: no storage error may refuse or fail a request).
+    except Exception:
+        # Private attributes of Flask-Limiter 4.1 (pinned): it has no public switch.
+        if limiter._storage_dead or not limiter._in_memory_fallback_enabled:
+            limiter.logger.exception("Rate limit storage failed: this request is not counted")
+            return None
+    limiter.logger.warning("Rate limit storage unreachable - falling back to in-memory storage")
+    limiter._storage_dead = True
+    return operation(FixedWindowRateLimiter(limiter.limiter.storage))
+
+
+def seconds_until(reset_at: float) -> int:
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def retry_after_seconds(error: TooManyRequests) -> int | None:
+    """Seconds until the limit that refused this request lets requests through again."""
+    if isinstance(error, Throttled):
+        return error.seconds
     current = current_app.extensions[EXTENSION_KEY].current_limit
     if current is None:
         return None
-    return max(1, math.ceil(current.reset_at - time.time()))
+    return seconds_until(current.reset_at)
 
 
 def in_words(seconds: int) -> str:
@@ -128,7 +222,6 @@ def in_words(seconds: int) -> str:
     return f"{round(seconds / 60)} minutes"
 
 
-def refusal_message(description: str) -> str:
-    seconds = retry_after_seconds()
+def refusal_message(description: str, seconds: int | None) -> str:
     when = f"in {in_words(seconds)}" if seconds else "a little later"
     return f"{description} Please try again {when}."

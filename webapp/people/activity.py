@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.accounts.sessions import touch_statement
 from webapp.core.extensions import db
 from webapp.core.htmx import is_htmx
 from webapp.core.timeutil import utcnow
@@ -37,17 +38,23 @@ def record_last_seen() -> None:
     if not current_user.is_authenticated:
         return
     now = utcnow()
-    if now - current_user.last_seen < LAST_SEEN_RESOLUTION:
+    statements = [touch_statement(current_user.current_session, now)]
+    if now - current_user.last_seen >= LAST_SEEN_RESOLUTION:
+        statements.append(
+            update(User)
+            .where(User.id == current_user.id, User.last_seen < now - LAST_SEEN_RESOLUTION)
+            .values(last_seen=now)
+        )
+    statements = [statement for statement in statements if statement is not None]
+    if not statements:
         return
     try:
         # Its own short transaction, guarded in SQL too, so two workers serving the same
-        # user in the same minute write once between them.
+        # user in the same minute write once between them. The session's last use is
+        # recorded here too: the same visits, the same once-a-minute rule.
         with db.engine.begin() as connection:
-            connection.execute(
-                update(User)
-                .where(User.id == current_user.id, User.last_seen < now - LAST_SEEN_RESOLUTION)
-                .values(last_seen=now)
-            )
+            for statement in statements:
+                connection.execute(statement)
     except SQLAlchemyError:
         # Last seen is a nicety: a busy database must not fail the page for it.
         pass

@@ -6,14 +6,20 @@ from sqlalchemy import delete
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 
 from webapp.core.extensions import db
+from webapp.core.transactions import retrying
 from webapp.models import User
 from webapp.models import follow as follow_table
 
 
 class CannotFollowSelf(ValueError):
     pass
+
+
+class UserGone(LookupError):
+    """The account was deleted while the follow was being made."""
 
 
 def _adjust_counts(follower_id: int, followed_id: int, delta: int) -> None:
@@ -37,9 +43,18 @@ def _adjust_counts(follower_id: int, followed_id: int, delta: int) -> None:
 
 
 def follow(follower_id: int, followed_id: int) -> bool:
-    """Follow; True when this call created the follow, False when it already existed."""
+    """Follow; True when this call created the follow, False when it already existed.
+    Raises UserGone when either account was deleted meanwhile."""
     if follower_id == followed_id:
         raise CannotFollowSelf("You cannot follow yourself.")
+    try:
+        return retrying(lambda: _follow(follower_id, followed_id))
+    except IntegrityError:
+        db.session.rollback()
+        raise UserGone("There is no user by that name.") from None
+
+
+def _follow(follower_id: int, followed_id: int) -> bool:
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     # RETURNING says whether a row went in (rowcount is not reliable for INSERT everywhere).
     inserted = db.session.execute(
@@ -56,6 +71,10 @@ def follow(follower_id: int, followed_id: int) -> bool:
 
 def unfollow(follower_id: int, followed_id: int) -> bool:
     """Unfollow; True when a follow was removed, False when there was none."""
+    return retrying(lambda: _unfollow(follower_id, followed_id))
+
+
+def _unfollow(follower_id: int, followed_id: int) -> bool:
     removed = db.session.execute(
         delete(follow_table)
         .where(

@@ -13,6 +13,7 @@ from webapp.core.forms import present
 from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
 from webapp.core.textrules import clean_text
 from webapp.core.textrules import has_control_characters
+from webapp.core.textrules import invisible_character_problem
 from webapp.models import ABOUT_ME_MAX_LENGTH
 
 
@@ -30,3 +31,6 @@ class EditProfileForm(TextForm):
             raise ValidationError(f"At most {ABOUT_ME_MAX_LENGTH} characters.")
         if has_control_characters(field.data):
             raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
+        problem = invisible_character_problem(field.data)
+        if problem:
+            raise ValidationError(problem)

@@ -21,10 +21,8 @@ from webapp.conversation.posts import user_posts_page
 from webapp.core.htmx import is_htmx
 from webapp.core.pagination import Cursor
 from webapp.people import follows
-from webapp.people.forms import EditProfileForm
 from webapp.people.profiles import Card
 from webapp.people.profiles import load_card
-from webapp.people.profiles import update_about_me
 
 bp = Blueprint("users", __name__)
 
@@ -83,6 +81,8 @@ def change_follow(username: str, action: Callable[[int, int], bool]) -> str | Re
     card = card_or_404(username)
     try:
         action(current_user.id, card.user.id)
+    except follows.UserGone:
+        abort(404, "There is no user by that name.")
     except follows.CannotFollowSelf as refusal:
         if is_htmx():
             return make_response(str(refusal), 400)
@@ -95,14 +95,9 @@ def change_follow(username: str, action: Callable[[int, int], bool]) -> str | Re
 
 
 @bp.route("/edit_profile", methods=["GET", "POST"])
-@login_required
-def edit_profile() -> str | Response:
-    form = EditProfileForm()
-    if form.validate_on_submit():
-        update_about_me(current_user, form.about_me.data)
-        flash("Your profile is saved.", "success")
-        return redirect(url_for("users.profile", username=current_user.username), 303)
-    if request.method == "GET":
-        form.about_me.data = current_user.about_me
-    status = 422 if form.errors else 200
-    return render_template("people/edit_profile.html", form=form), status
+def edit_profile() -> Response:
+    """The profile form moved to Settings; old links and bookmarks land there (a POST keeps
+    its method and body with 307)."""
+    if request.method == "POST":
+        return redirect(url_for("settings.profile"), 307)
+    return redirect(url_for("settings.index", _anchor="profile"))

@@ -1,0 +1,148 @@
+"""Account flows in a real browser: a password reset through the e-mailed link, ending another
+device's session from Settings, and deleting the account. Mail goes to the real SMTP test
+server (the `live_mail` fixture)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from tests.conftest import make_user
+from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import csp_violations
+from tests.e2e.conftest import log_in
+from tests.smtp import SMTPServer
+from tests.smtp import link_in
+
+pytestmark = pytest.mark.browser
+
+NEW_PASSWORD = "a lantern over the river"
+BAD_CREDENTIALS = "Invalid username or password."
+LOGIN_PAGE = re.compile(r"/login(\?.*)?$")
+
+
+def try_log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def log_out(page: Page) -> None:
+    page.locator(".nav").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+
+
+@contextmanager
+def another_device(browser: Browser, server: LiveServer) -> Iterator[Page]:
+    """A second browser (its own cookies), held to what the `page` fixture holds the first to:
+    no CSP violation, no request to another host."""
+    context = browser.new_context(base_url=server.url)
+    context.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        yield page
+        assert csp_violations(page) == []
+        assert all(url.startswith((server.url, "data:")) for url in requested), requested
+    finally:
+        context.close()
+
+
+def test_reset_a_forgotten_password_from_the_emailed_link(
+    page: Page, app: Flask, live_server: LiveServer, live_mail: SMTPServer
+) -> None:
+    make_user(app, "grace", email="grace@example.com")
+
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("grace@example.com")
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+
+    [message] = live_mail.wait_for(1)
+    assert message["To"] == "grace@example.com"
+    page.goto(link_in(message, "/reset_password/", public_url=live_server.url))
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Confirm new password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set my new password").click()
+
+    # On the feed, logged in as Grace.
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.get_by_role("heading", name="Hi, grace!")).to_be_visible()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
+    # The notice of the change arrives too (after the link).
+    assert live_mail.wait_for(2)[1]["Subject"] == "Your password was changed"
+
+    log_out(page)
+    try_log_in(page, "grace", PASSWORD)
+    expect(page.get_by_text(BAD_CREDENTIALS)).to_be_visible()
+    expect(page).to_have_url(LOGIN_PAGE)
+    try_log_in(page, "grace", NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="Hi, grace!")).to_be_visible()
+
+
+def test_end_another_devices_session_from_settings(
+    page: Page, browser: Browser, app: Flask, live_server: LiveServer
+) -> None:
+    make_user(app, "ada")
+    with another_device(browser, live_server) as phone:
+        log_in(phone, "ada", PASSWORD)
+        log_in(page, "ada", PASSWORD)
+
+        page.get_by_role("link", name="Settings").click()
+        page.locator(".settings-nav").get_by_role("link", name="Sessions").click()
+        sessions = page.locator("#sessions li.session")
+        expect(sessions).to_have_count(2)
+        this_device = sessions.filter(has_text="this device")
+        expect(this_device).to_have_count(1)
+        expect(this_device.get_by_role("button")).to_have_count(0)  # ended by "Log out" above
+
+        sessions.filter(has_not_text="this device").get_by_role("button", name="Log out").click()
+        expect(page.get_by_text("That session is logged out.")).to_be_visible()
+        expect(sessions).to_have_count(1)
+        expect(sessions).to_contain_text("this device")
+
+        # The phone's next page is the login page; this browser is still in.
+        phone.goto("/settings")
+        expect(phone).to_have_url(LOGIN_PAGE)
+        expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
+        page.reload()
+        expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+
+
+def test_delete_the_account_from_settings(
+    page: Page, app: Flask, live_server: LiveServer, live_mail: SMTPServer
+) -> None:
+    make_user(app, "vic")
+    log_in(page, "vic", PASSWORD)
+    page.get_by_role("link", name="Settings").click()
+
+    delete_section = page.locator("#delete")
+    delete_section.get_by_label("Current password").fill(PASSWORD)
+    delete_section.get_by_label("Type your username to confirm").fill("vic")
+    delete_section.get_by_role("button", name="Delete my account").click()
+
+    expect(page).to_have_url(LOGIN_PAGE)
+    expect(page.get_by_text("Your account vic is deleted. Goodbye!")).to_be_visible()
+    [notice] = live_mail.wait_for(1)
+    assert (notice["To"], notice["Subject"]) == ("vic@example.com", "Your account is deleted")
+
+    try_log_in(page, "vic", PASSWORD)
+    expect(page.get_by_text(BAD_CREDENTIALS)).to_be_visible()
+    expect(page).to_have_url(LOGIN_PAGE)
