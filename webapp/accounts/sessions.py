@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -31,6 +32,7 @@ from flask import redirect
 from flask import request
 from flask import session
 from flask_login import login_url
+from sqlalchemy import Update
 from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -63,10 +65,21 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 #: Expired rows deleted on the side at each login; `flask purge-sessions` does the rest.
 PURGE_ON_LOGIN = 100
 
+
+class CurrentSession(NamedTuple):
+    """What a request needs of its session: plain columns, not an ORM entity (loaded on
+    every request, beside the user; an entity costs more to build than its columns)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    remembered: bool
+
+
 # Built once: a statement costs more to construct than to run, and this runs on every
 # request. One statement for the session and its user (the card's budget is two).
 LOAD_QUERY = (
-    select(User, UserSession)
+    select(User, *[getattr(UserSession, name) for name in CurrentSession._fields])
     .join(User, UserSession.user_id == User.id)
     .where(
         UserSession.token_hash == bindparam("token_hash"),
@@ -102,8 +115,8 @@ def load_user(request: Request) -> User | None:
         # Ended, expired or forged: the browser can forget it.
         g.auth_cookie = None
         return None
-    user, user_session = row
-    user.current_session = user_session
+    user, *columns = row
+    user.current_session = CurrentSession(*columns)
     return user
 
 
@@ -129,9 +142,12 @@ def start_session(user: User, remembered: bool) -> UserSession:
         expires_at=expiry(now, now, remembered),
     )
     db.session.add(user_session)
+    db.session.flush()  # its id, for this request's CurrentSession
     purge_expired(limit=PURGE_ON_LOGIN)
     g.auth_cookie = NewCookie(token, remembered)
-    user.current_session = user_session
+    user.current_session = CurrentSession(
+        user_session.id, user_session.created_at, user_session.last_seen_at, remembered
+    )
     g._login_user = user  # Flask-Login's current user for the rest of this request
     return user_session
 
@@ -184,7 +200,7 @@ def purge_expired(limit: int | None = None) -> int:
     return result.rowcount or 0
 
 
-def touch_statement(user_session: UserSession, now: datetime):
+def touch_statement(user_session: CurrentSession, now: datetime) -> Update | None:
     """The UPDATE that records a use of this session, or None when it was recorded less
     than a minute ago. Guarded in SQL too, so two workers write once between them."""
     if now - user_session.last_seen_at < LAST_SEEN_RESOLUTION:
