@@ -118,6 +118,22 @@
     }
   });
 
+  // A form whose request was refused (429 too many, 400 out of date, 404 gone...) gets the
+  // server's short message in an alert above it; htmx swaps nothing on those statuses.
+  // Text only: the fragment is parsed, never inserted as HTML.
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form");
+    if (!form || isHovercard(event.detail.elt)) return;
+    var parsed = new DOMParser().parseFromString(event.detail.xhr.responseText, "text/html");
+    var text = (parsed.body.textContent || "").trim() || "That did not work. Please try again.";
+    var alert = form.previousElementSibling;
+    if (!alert || !alert.classList.contains("form-refusal")) {
+      alert = element("p", "flash flash-error form-refusal", null, "alert");
+      form.parentNode.insertBefore(alert, form);
+    }
+    alert.textContent = text;
+  });
+
   document.addEventListener("htmx:sendError", function (event) {
     var link = event.detail.elt;
     if (!isHovercard(link)) return;

@@ -234,10 +234,12 @@ def test_changing_the_address_takes_the_password_a_link_and_its_button(
     assert "/change_email/" not in notice.as_string()  # the link goes to the new address only
     assert stored(mail_app).email == "alice@example.com"
 
-    # Opening the link changes nothing; its button does.
-    page = client.get(path_of(link))
+    # Opening the link changes nothing; its button does. Whoever holds the link (a mistyped
+    # address reaches a stranger) does not learn the account's current address from it.
+    page = mail_app.test_client().get(path_of(link))
     assert page.status_code == 200
     assert "Use this address" in page.get_data(as_text=True)
+    assert "alice@example.com" not in page.get_data(as_text=True)
     assert stored(mail_app).email == "alice@example.com"
     response = press_button(client, path_of(link))
     assert response.status_code == 303

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from werkzeug.test import TestResponse
 
 from tests.conftest import HTMX
+from tests.conftest import PASSWORD
 from tests.conftest import AuthActions
 from tests.conftest import QueryCounter
 from tests.conftest import csrf_token
@@ -566,7 +567,8 @@ def test_another_users_session_cannot_be_ended(app: Flask, htmx: bool) -> None:
     bob_session = session_of(app, bob).id
     alice = log_in(app)
     response = post_settings(alice, f"/settings/sessions/{bob_session}/end", htmx)
-    assert response.status_code == 404
+    # 422: the section comes back with the problem in it (htmx swaps 422, not 404).
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "That session has ended already." in html
     assert ("<html" in html) is not htmx
@@ -604,3 +606,63 @@ def test_ending_sessions_needs_a_login(app: Flask, alice: int) -> None:
     assert is_logged_in(phone)
     with app.app_context():
         assert db.session.get(User, alice) is not None
+
+
+@pytest.mark.usefixtures("alice")
+def test_a_password_change_gives_this_browser_a_new_session_id(app: Flask) -> None:
+    """This browser stays logged in, but a copy of its cookie from before the change (taken
+    by whoever may have had the password) is worthless afterwards."""
+    laptop = log_in(app, remember_me=True)
+    stolen = laptop.get_cookie(AUTH_COOKIE).value
+    before = session_of(app, laptop)
+    new_password = "a brand new passphrase, long enough"
+    response = post_settings(
+        laptop,
+        "/settings/password",
+        htmx=True,
+        data={
+            "current_password": PASSWORD,
+            "password": new_password,
+            "confirm_password": new_password,
+        },
+    )
+    assert response.status_code == 200
+    assert is_logged_in(laptop)
+    after = session_of(app, laptop)
+    # A new id (SQLite may reuse the row number; the token is what counts).
+    assert after.token_hash != before.token_hash and after.remembered  # remember-me kept
+    thief = app.test_client()
+    thief.set_cookie(AUTH_COOKIE, stolen)
+    assert not is_logged_in(thief)
+
+
+@pytest.mark.usefixtures("alice")
+def test_logging_in_again_ends_the_browsers_previous_session(app: Flask) -> None:
+    """A browser that gets a new session (here: a password reset while logged in) leaves
+    no live session behind it."""
+    from webapp.accounts import tokens
+
+    make_user(app, "bob")
+    client = log_in(app)
+    alice_cookie = client.get_cookie(AUTH_COOKIE).value
+    with app.test_request_context():
+        bob = db.session.scalar(select(User).where(User.username_canon == "bob"))
+        link = f"/reset_password/{tokens.make_token(tokens.RESET_PASSWORD, bob)}"
+    new_password = "a brand new passphrase, long enough"
+    token = csrf_token(client, link)
+    response = client.post(
+        link,
+        data={"csrf_token": token, "password": new_password, "confirm_password": new_password},
+    )
+    assert response.status_code == 303
+    copy = app.test_client()
+    copy.set_cookie(AUTH_COOKIE, alice_cookie)
+    assert not is_logged_in(copy)
+
+
+@pytest.mark.usefixtures("alice")
+@pytest.mark.parametrize("number", ["9223372036854775808", "99999999999999999999", "2147483648"])
+def test_a_session_number_too_large_is_a_404(app: Flask, number: str) -> None:
+    client = log_in(app)
+    response = post_settings(client, f"/settings/sessions/{number}/end", htmx=False)
+    assert response.status_code == 404

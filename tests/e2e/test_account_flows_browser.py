@@ -146,3 +146,29 @@ def test_delete_the_account_from_settings(
     try_log_in(page, "vic", PASSWORD)
     expect(page.get_by_text(BAD_CREDENTIALS)).to_be_visible()
     expect(page).to_have_url(LOGIN_PAGE)
+
+
+def test_a_refused_settings_form_says_why(
+    page: Page, app: Flask, live_server: LiveServer, live_mail: SMTPServer
+) -> None:
+    """htmx swaps nothing on a 429; the glue script shows the server's message above the
+    form instead of a button that seems to do nothing."""
+    app.config["RATELIMIT_PASSWORD_CHECKS_PER_USER"] = "1 per hour"
+    make_user(app, "grace")
+    log_in(page, "grace", PASSWORD)
+    page.goto("/settings")
+    section = page.locator("#password")
+    section.get_by_label("Current password").fill("not the password")
+    section.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    section.get_by_label("Confirm new password").fill(NEW_PASSWORD)
+    section.get_by_role("button", name="Change password").click()
+    expect(section.get_by_text("That is not your current password.")).to_be_visible()
+
+    section = page.locator("#password")
+    section.get_by_label("Current password").fill(PASSWORD)
+    section.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    section.get_by_label("Confirm new password").fill(NEW_PASSWORD)
+    section.get_by_role("button", name="Change password").click()
+    alert = section.locator(".form-refusal")
+    expect(alert).to_contain_text("Too many password changes in a short time.")
+    expect(alert).to_contain_text("Please try again in")

@@ -19,6 +19,7 @@ from flask import url_for
 from flask_login import current_user
 
 from webapp.accounts import tokens
+from webapp.accounts.credentials import AddressChanged
 from webapp.accounts.credentials import EmailTaken
 from webapp.accounts.credentials import change_email as store_new_email
 from webapp.accounts.credentials import mark_email_confirmed
@@ -97,10 +98,12 @@ def change_email(token: str) -> str | Response:
             store_new_email(user, new_email)
         except EmailTaken as taken:
             return refused(f"{taken} Your account keeps its current address.")
+        except AddressChanged:
+            return refused("This link has been used already.")
         flash(f"Your e-mail address is now {new_email}.", "success")
         return after_confirming()
     return confirm_page(
         "Change your e-mail address",
-        f"Make {new_email} the address of the account {user.username}, instead of {user.email}.",
+        f"Make {new_email} the address of the account {user.username}.",
         "Use this address",
     )

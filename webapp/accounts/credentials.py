@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import exists
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.accounts.identity import InvalidEmail
 from webapp.accounts.identity import canonical_username
@@ -110,6 +112,24 @@ def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
 
 
+def replace_password(user: User, password: str) -> bool:
+    """Store a new password hash only if the stored one is still the one this request read;
+    False when another request changed it first. A reset link is single-use because it is
+    bound to the hash: two requests racing with one link must not both get through (on
+    PostgreSQL the second UPDATE waits for the first, then finds the hash changed)."""
+    new_hash = hash_password(password)
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return False
+    set_committed_value(user, "password_hash", new_hash)
+    return True
+
+
 def password_matches(user: User, password: str) -> bool:
     return verify_password(user.password_hash, password)
 
@@ -123,16 +143,30 @@ class EmailTaken(Exception):
     pass
 
 
+class AddressChanged(Exception):
+    """The account's address changed since the link was read (the link was just used)."""
+
+
 def change_email(user: User, new_email: str) -> None:
     """Make `new_email` the account's address, confirmed (its owner followed the link that
-    was sent to it). Raises EmailTaken when another account got it meanwhile."""
-    user.email = new_email
-    user.email_confirmed_at = utcnow()
+    was sent to it). Only if the address is still the one the link was bound to, so two
+    requests racing with one link change it once (AddressChanged for the other). Raises
+    EmailTaken when another account got the address meanwhile."""
     try:
+        changed = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.email == user.email)
+            .values(email=new_email, email_confirmed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            db.session.rollback()
+            raise AddressChanged()
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise EmailTaken(EMAIL_TAKEN) from None
+    db.session.expire(user)
 
 
 def email_in_use(email: str) -> bool:

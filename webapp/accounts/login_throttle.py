@@ -10,12 +10,14 @@ counts: N workers could all pass the test together.) Counted, per attempt:
   (RATELIMIT_LOGIN_PER_DEVICE), otherwise per account (RATELIMIT_LOGIN_PER_ACCOUNT):
   strangers share the account's budget and each of the owner's browsers has its own, so
   strangers cannot lock the owner out, and a device over its limit is refused on its own;
-- successes per account (RATELIMIT_LOGIN_SUCCESS_PER_ACCOUNT), tested before the password
-  is hashed and counted after a success, so a known password cannot be replayed to burn CPU.
+- successes per account (RATELIMIT_LOGIN_SUCCESS_PER_ACCOUNT), counted before the password
+  is hashed and given back when it was wrong, so a known password cannot be replayed to
+  burn CPU.
 
 An attempt over any limit is refused (429) without checking its password, and every count it
-made is given back (a negative increment); so is every count of a right password. The failure
-counters hold failures only, plus attempts in progress.
+made is given back (a negative increment); a right password gives back its failure counts, a
+wrong one its success count. The counters hold failures and successes only, plus attempts in
+progress.
 """
 
 from __future__ import annotations
@@ -89,20 +91,19 @@ class Refusal:
 
 @dataclass
 class LoginAttempt:
-    """An attempt counted as a failure until `succeeded()` says otherwise."""
+    """An attempt counted both as a failure and as a success until its password is checked;
+    `succeeded()` or `failed()` then gives back the count that did not happen."""
 
-    hits: list[Hit]
-    successes: Limit
+    failure_hits: list[Hit]
+    success_hits: list[Hit]
 
     def succeeded(self) -> None:
-        """The password was right: its counts were not failures, and it was a login."""
+        """The password was right: its failure counts were not failures."""
+        count(lambda counters: give_back(counters, self.failure_hits))
 
-        def settle(counters: FixedWindowRateLimiter) -> None:
-            give_back(counters, self.hits)
-            for item in self.successes.items():
-                counters.hit(item, *self.successes.identifiers())
-
-        count(settle)
+    def failed(self) -> None:
+        """The password was wrong: it was not a login."""
+        count(lambda counters: give_back(counters, self.success_hits))
 
 
 def failure_limits(account: str) -> list[Limit]:
@@ -134,23 +135,27 @@ def start_attempt(username: str) -> LoginAttempt:
         f"account:{account}",
         SUCCESS_MESSAGE,
     )
-    hits: list[Hit] = []
+    failure_hits: list[Hit] = []
+    success_hits: list[Hit] = []
 
     def count_attempt(counters: FixedWindowRateLimiter) -> Refusal | None:
-        hits.clear()  # a retry on the in-memory fallback starts over
+        failure_hits.clear()  # a retry on the in-memory fallback starts over
+        success_hits.clear()
         over: list[Hit] = []
-        for limit in failures:
+        # Successes are counted first too (not tested, then counted after): concurrent right
+        # passwords cannot all slip through at the limit.
+        for limit, hits in [
+            *((limit, failure_hits) for limit in failures),
+            (successes, success_hits),
+        ]:
             for item in limit.items():
                 hit = Hit(limit, item)
                 hits.append(hit)
                 if not counters.hit(item, *limit.identifiers()):
                     over.append(hit)
-        for item in successes.items():
-            if not counters.test(item, *successes.identifiers()):
-                over.append(Hit(successes, item))
         if not over:
             return None
-        give_back(counters, hits)
+        give_back(counters, failure_hits + success_hits)
         # Several limits over: name the one that lasts longest, which is when a retry works.
         waits = [(retry_after(counters, hit), hit.limit.message) for hit in over]
         seconds, message = max(waits)
@@ -159,4 +164,4 @@ def start_attempt(username: str) -> LoginAttempt:
     refusal = count(count_attempt)
     if refusal is not None:
         raise Throttled(refusal.message, refusal.seconds)
-    return LoginAttempt(hits, successes)
+    return LoginAttempt(failure_hits, success_hits)

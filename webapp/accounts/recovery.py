@@ -20,7 +20,7 @@ from flask import url_for
 
 from webapp.accounts import tokens
 from webapp.accounts.credentials import find_by_email
-from webapp.accounts.credentials import set_password
+from webapp.accounts.credentials import replace_password
 from webapp.accounts.emails import send_notice
 from webapp.accounts.emails import send_reset_link_in_background
 from webapp.accounts.forms import NewPasswordForm
@@ -81,7 +81,8 @@ def reset_with_token(token: str) -> str | Response:
             422 if form.errors else 200,
         )
         return response
-    set_password(user, form.password.data)
+    if not replace_password(user, form.password.data):
+        return link_refused()  # the same link, used a moment ago by another request
     # Whoever knew the old password is out, on every device; this browser is in.
     end_sessions(user.id)
     start_session(user, remembered=False)

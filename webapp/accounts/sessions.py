@@ -31,6 +31,7 @@ from flask import make_response
 from flask import redirect
 from flask import request
 from flask import session
+from flask_login import current_user
 from flask_login import login_url
 from sqlalchemy import Update
 from sqlalchemy import bindparam
@@ -126,10 +127,17 @@ class NewCookie:
     remembered: bool
 
 
-def start_session(user: User, remembered: bool) -> UserSession:
+def start_session(user: User, remembered: bool, keep_flask_session: bool = False) -> UserSession:
     """Log `user` in on this browser: a new session row (committed by the caller) and its
-    cookie on the response. Anything the visitor's Flask session held is dropped."""
-    session.clear()
+    cookie on the response. The browser's previous session, if any, ends: its id must not
+    stay valid behind the new one. Anything the visitor's Flask session held is dropped,
+    unless `keep_flask_session` (a new id for a user who stays on the page: the CSRF token
+    in that page must keep working)."""
+    previous = getattr(current_user, "current_session", None)
+    if previous is not None:
+        db.session.execute(delete(UserSession).where(UserSession.id == previous.id))
+    if not keep_flask_session:
+        session.clear()
     token = secrets.token_urlsafe(32)  # 256 bits
     now = utcnow()
     user_session = UserSession(

@@ -39,6 +39,7 @@ from webapp.accounts.sessions import end_current_session
 from webapp.accounts.sessions import end_session
 from webapp.accounts.sessions import end_sessions
 from webapp.accounts.sessions import live_sessions
+from webapp.accounts.sessions import start_session
 from webapp.core.extensions import db
 from webapp.core.htmx import is_htmx
 from webapp.core.mail import MailNotSent
@@ -112,8 +113,11 @@ def password() -> Response:
         form.current_password.errors.append(WRONG_PASSWORD)
         return section("password", 422, password_form=form)
     set_password(current_user, form.password.data)
-    # Anyone else who knew the old password is logged out; this browser stays in.
-    ended = end_sessions(current_user.id, keep_id=current_user.current_session.id)
+    # Anyone else who knew the old password is logged out. This browser stays in, under a
+    # new session id: a copy of its old cookie dies too.
+    remembered = current_user.current_session.remembered
+    ended = end_sessions(current_user.id) - 1
+    start_session(current_user._get_current_object(), remembered, keep_flask_session=True)
     db.session.commit()
     problem = notify(
         "Your password was changed",
@@ -172,7 +176,7 @@ def email() -> Response:
 @login_required
 def resend_confirmation() -> Response:
     if not ActionForm().validate_on_submit():
-        return section("email", 400, problem="The form was out of date. Please try again.")
+        return section("email", 422, problem="The form was out of date. Please try again.")
     if current_user.email_confirmed:
         return section("email", notice="Your address is confirmed already.")
     try:
@@ -182,13 +186,14 @@ def resend_confirmation() -> Response:
     return section("email", notice=f"We have sent a confirmation link to {current_user.email}.")
 
 
-@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+# Bounded like the column: a larger number is a 404, not an overflow in the driver.
+@bp.route("/sessions/<int(max=2147483647):session_id>/end", methods=["POST"])
 @login_required
 def end_one_session(session_id: int) -> Response:
     if session_id == current_user.current_session.id:
         return section("sessions", 422, problem="Use Log out at the top to end this session.")
     if not end_session(current_user.id, session_id):
-        return section("sessions", 404, problem="That session has ended already.")
+        return section("sessions", 422, problem="That session has ended already.")
     db.session.commit()
     return section("sessions", notice="That session is logged out.")
 

@@ -69,6 +69,7 @@ def login() -> str | Response:
         attempt = start_attempt(form.username.data)
         user = authenticate(form.username.data, form.password.data)
         if user is None:
+            attempt.failed()
             form.form_errors.append(BAD_CREDENTIALS)
         else:
             attempt.succeeded()
