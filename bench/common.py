@@ -14,8 +14,13 @@ from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy import text
 
+from tests.servers import TEST_PUBLIC_URL
 from webapp.core.config import ROOT
 from webapp.core.config import normalise_database_url
+
+SECRET_KEY = "benchmark-secret-key-" + "b" * 32
+#: What a production app (here: in this process, and under gunicorn) needs to start.
+SETTINGS = {"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": TEST_PUBLIC_URL}
 
 
 @contextmanager

@@ -1,15 +1,16 @@
-"""Performance: the card and the feed against the floor of our own stack, at 100k comments.
+"""Performance: the card and the feed against the floor of our own stack, at 100k or 10m comments.
 
     .venv/bin/python -m bench.perf                 # SQLite
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.perf
+    .venv/bin/python -m bench.perf --scale 10m     # 10 million comments (bench/dataset.py)
 
-Builds the dataset of bench/dataset.py on a fresh, migrated database; serves the app and
-two floors (bench/floors.py) with gunicorn and the repository's gunicorn.conf.py, 2 workers
-each; drives each endpoint with wrk from its own process, in interleaved rounds (floors,
-card, floors, feed, ...) so that machine noise falls on all alike; and prints requests per
-second, p50 and p99 latency, non-2xx responses and the ratios to both floors from the same
-run. Then: resident memory per worker, what a person feels in Chromium, and the speed of
-the demo-data command. Only 127.0.0.1 is contacted.
+Builds the dataset of bench/dataset.py (`--scale`: 100k, the default, or 10m) on a fresh,
+migrated database; serves the app and two floors (bench/floors.py) with gunicorn and the
+repository's gunicorn.conf.py, 2 workers each; drives each endpoint with wrk from its own
+process, in interleaved rounds (floors, card, floors, feed, ...) so that machine noise falls
+on all alike; and prints requests per second, p50 and p99 latency, non-2xx responses and the
+ratios to both floors from the same run. Then: resident memory per worker, what a person
+feels in Chromium, and the speed of the demo-data command. Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -20,19 +21,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 from bench import browser
 from bench import wrk
+from bench.common import SETTINGS
 from bench.common import fresh_database
 from bench.common import migrate
 from bench.dataset import PASSWORD
+from bench.dataset import SCALES
 from bench.dataset import build
 from tests.servers import BIN
-from tests.servers import TEST_PUBLIC_URL
 from tests.servers import Browserless
 from tests.servers import Server
 from tests.servers import clean_environment
@@ -40,9 +41,6 @@ from tests.servers import gunicorn
 from webapp import create_app
 from webapp.core.config import ROOT
 
-SECRET_KEY = "benchmark-secret-key-" + "b" * 32
-#: What a production app (here: in this process, and under gunicorn) needs to start.
-SETTINGS = {"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": TEST_PUBLIC_URL}
 HTMX = {"HX-Request": "true"}
 TARGETS = {
     "card (ordinary user)": 0.8,
@@ -104,6 +102,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--scale", choices=SCALES, default="100k", help="dataset size")
     args = parser.parse_args()
     wrk.ensure_wrk()
 
@@ -113,9 +112,8 @@ def main() -> int:
         with fresh_database(workdir / "data") as (url, database):
             app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS})
             migrate(app)
-            started = time.perf_counter()
-            data = build(app)
-            print(f"dataset built in {time.perf_counter() - started:.1f} s ({database})")
+            data = build(app, SCALES[args.scale])
+            print(f"dataset built ({database}): {data.seeding.summary()}")
             env = clean_environment(
                 DATABASE_URL=url,
                 **SETTINGS,
@@ -132,6 +130,7 @@ def main() -> int:
                     workdir, env, workers=2, app="bench.floors:authenticated_floor()"
                 ) as floor,
             ):
+                deep_name = f"feed, {data.deep_item:,} deep (Load more)"
                 # Logged in as one user, looking at others (an own card has no Follow form).
                 cookie = session_cookie(site, data.viewer)
                 auth = {"Cookie": cookie}
@@ -143,7 +142,7 @@ def main() -> int:
                         f"{site.url}/?before={data.page_two_cursor}",
                         HTMX,
                     ),
-                    "feed, 50,000 deep (Load more)": (
+                    deep_name: (
                         f"{site.url}/?before={data.deep_cursor}",
                         HTMX,
                     ),
@@ -191,8 +190,9 @@ def main() -> int:
     bare_rps = summary("floor: bare Flask")[0]
     floor_rps = summary("floor: authenticated")[0]
     lines = [
-        f"Database: {database}. {args.rounds} interleaved rounds of {args.round_seconds:g} s "
-        f"per endpoint, wrk with {args.connections} connections, gunicorn 2 workers each.",
+        f"Database: {database}, dataset {args.scale}. {args.rounds} interleaved rounds of "
+        f"{args.round_seconds:g} s per endpoint, wrk with {args.connections} connections, "
+        "gunicorn 2 workers each.",
         "",
         "| endpoint | req/s | p50 ms | p99 ms | non-2xx | × bare floor | × auth floor | bytes |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -205,14 +205,15 @@ def main() -> int:
         )
     card, busy = summary("card (ordinary user)"), summary("card (busy user)")
     page_two = summary("feed, page 2 (Load more)")
-    deep = summary("feed, 50,000 deep (Load more)")
+    deep = summary(deep_name)
     lines += [
         "",
         f"- card throughput / authenticated floor: {card[0] / floor_rps:.2f} (target ≥ 0.8)",
         f"- first feed page / authenticated floor: "
         f"{summary('feed, first page')[0] / floor_rps:.2f} (target ≥ 0.4)",
         f"- busy user's card p50 / ordinary card p50: {busy[1] / card[1]:.2f} (target ≤ 1.2)",
-        f"- feed 50,000 deep p50 / feed page 2 p50: {deep[1] / page_two[1]:.2f} (target ≤ 1.2)",
+        f"- feed {data.deep_item:,} deep p50 / feed page 2 p50: "
+        f"{deep[1] / page_two[1]:.2f} (target ≤ 1.2)",
         f"- non-2xx responses in all runs: {sum(summary(n)[3] for n in runs)} (target 0)",
         "- resident memory per app worker after the load: "
         + ", ".join(f"{m:.0f} MB" for m in memory),
