@@ -263,13 +263,7 @@ def test_a_change_link_dies_when_the_password_changes(
     client = sign_up(mail_app)
     ask_change(client, "mallory@evil.example")
     link = path_of(link_in(smtp_server.wait_for(3)[1], "/change_email/"))
-    response = settings_post(
-        client,
-        "/settings/password",
-        current_password=PASSWORD,
-        password=NEW_PASSWORD,
-        confirm_password=NEW_PASSWORD,
-    )
+    response = change_password(client)
     assert response.status_code == 200
     attacker = mail_app.test_client()
     assert attacker.get(link).status_code == 400
@@ -369,6 +363,17 @@ def test_address_changes_are_throttled_per_user(database_url: str, smtp_server: 
 # The mail server fails -------------------------------------------------------------------
 
 
+def change_password(client: FlaskClient) -> TestResponse:
+    """Settings > Password, from PASSWORD to NEW_PASSWORD, with htmx."""
+    return settings_post(
+        client,
+        "/settings/password",
+        current_password=PASSWORD,
+        password=NEW_PASSWORD,
+        confirm_password=NEW_PASSWORD,
+    )
+
+
 def failing_site(database_url: str, smtp_server: SMTPServer, failure: str) -> Flask:
     """The app with a mail server that fails in this way."""
     return site(database_url, smtp_server, **failing_mail(smtp_server, failure))
@@ -436,13 +441,7 @@ def test_a_notice_that_cannot_be_sent_is_reported_after_the_change(
     app = failing_site(database_url, smtp_server, failure)
     client = sign_up(app)
     caplog.clear()
-    response = settings_post(
-        client,
-        "/settings/password",
-        current_password=PASSWORD,
-        password=NEW_PASSWORD,
-        confirm_password=NEW_PASSWORD,
-    )
+    response = change_password(client)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Your password is changed." in page and NOT_SENT in page

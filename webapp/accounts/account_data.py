@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column
 from sqlalchemy import select
 
 from webapp.accounts.sessions import live_sessions
@@ -19,19 +20,22 @@ def when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def names_across_follows(them: Column, me: Column, user: User) -> list[str]:
+    """The names at the `them` end of the user's follows (whom they follow, or who follows
+    them), alphabetically."""
+    return list(
+        db.session.scalars(
+            select(User.username)
+            .join(follow, them == User.id)
+            .where(me == user.id)
+            .order_by(User.username_canon)
+        )
+    )
+
+
 def export(user: User) -> dict[str, Any]:
-    following = db.session.scalars(
-        select(User.username)
-        .join(follow, follow.c.followed_id == User.id)
-        .where(follow.c.follower_id == user.id)
-        .order_by(User.username_canon)
-    ).all()
-    followers = db.session.scalars(
-        select(User.username)
-        .join(follow, follow.c.follower_id == User.id)
-        .where(follow.c.followed_id == user.id)
-        .order_by(User.username_canon)
-    ).all()
+    following = names_across_follows(them=follow.c.followed_id, me=follow.c.follower_id, user=user)
+    followers = names_across_follows(them=follow.c.follower_id, me=follow.c.followed_id, user=user)
     comments = db.session.execute(
         select(Post.id, Post.body, Post.timestamp)
         .where(Post.user_id == user.id)
@@ -52,8 +56,8 @@ def export(user: User) -> dict[str, Any]:
             {"id": id, "body": body, "posted_at": when(timestamp)}
             for id, body, timestamp in comments
         ],
-        "following": list(following),
-        "followers": list(followers),
+        "following": following,
+        "followers": followers,
         "sessions": [
             {
                 "device": row.device,
