@@ -23,6 +23,7 @@ from tests.e2e.conftest import csp_violations
 from tests.e2e.conftest import log_in
 from webapp.core.config import ROOT
 from webapp.core.extensions import db
+from webapp.models import USERNAME_MAX_LENGTH
 from webapp.models import Post
 from webapp.models import User
 
@@ -163,6 +164,51 @@ def test_a_tap_on_a_touch_screen_goes_to_the_profile(
     page.wait_for_url("**/user/bob")
     expect(page.locator(CARD)).to_have_count(0)
     context.close()
+
+
+# Every box in the open card, and every run of text (a text node can overflow the box of the
+# element holding it), that ends outside the card's padding box: "what: edges vs the card's".
+OVERFLOWING = """card => {
+  const limit = card.getBoundingClientRect();
+  const outside = [];
+  const walker = document.createTreeWalker(card, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    let box = node;
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (!node.textContent.trim()) continue;
+      box = document.createRange();
+      box.selectNodeContents(node);
+    }
+    const r = box.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;  // not rendered
+    if (r.left < limit.left - 0.5 || r.right > limit.right + 0.5
+        || r.top < limit.top - 0.5 || r.bottom > limit.bottom + 0.5) {
+      const what = node.nodeType === Node.TEXT_NODE
+        ? JSON.stringify(node.textContent.trim()) : node.tagName + "." + node.className;
+      outside.push(`${what}: ${r.left}-${r.right} x ${r.top}-${r.bottom} vs `
+        + `${limit.left}-${limit.right} x ${limit.top}-${limit.bottom}`);
+    }
+  }
+  return outside;
+}"""
+
+
+def test_large_counts_and_the_longest_name_fit_inside_the_card(feed: Page, app: Flask) -> None:
+    longest = "W" * USERNAME_MAX_LENGTH  # the widest letter, as many as a name may have
+    busy = make_user(app, longest, about_me="Posts a lot.")
+    add_posts(app, busy, ["busy as ever"])
+    with app.app_context():
+        user = db.session.get(User, busy)
+        user.post_count, user.follower_count, user.following_count = 9999, 1234, 5678
+        db.session.commit()
+    feed.reload()
+    name_link(feed, longest).hover()
+    card = open_card(feed)
+    expect(card).to_contain_text("9999 comments")
+    expect(card.get_by_role("button", name="Follow")).to_be_visible()
+    outside = card.locator(".hovercard").evaluate(OVERFLOWING)
+    assert not outside, "\n".join(outside)
 
 
 def test_follow_from_inside_the_card_updates_the_counts(
