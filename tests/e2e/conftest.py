@@ -7,16 +7,22 @@ is not used). Set CHROMIUM to use another binary.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask import request
 from playwright.sync_api import Browser
+from playwright.sync_api import BrowserContext
+from playwright.sync_api import ConsoleMessage
 from playwright.sync_api import Page
+from playwright.sync_api import WebError
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
@@ -95,26 +101,96 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+class ConsoleErrors:
+    """What a browser reports as an error: console.error calls (htmx logs its own errors
+    there), resources that failed to load (Chromium logs those too, HTTP errors included) and
+    uncaught exceptions. Every browser test fails on any of them, unless it declares the ones
+    it causes on purpose: `console_errors.expect(pattern)`, or for an HTTP error status,
+    `console_errors.expect_status(422, "/login")`."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.expected: list[re.Pattern[str]] = []
+
+    def expect(self, pattern: str) -> None:
+        """Allow the errors this regular expression finds (in "message [url]"). It must find
+        one: a declaration cannot outlive the error it was made for."""
+        self.expected.append(re.compile(pattern))
+
+    def expect_status(self, status: int, path: str) -> None:
+        """Allow what a response with this error status from this path logs: Chromium's
+        "Failed to load resource" (for any request) and, for an htmx request that treats
+        the status as an error, htmx's "Response Status Error Code"."""
+        path = re.escape(path)
+        self.expect(
+            rf"status of {status} \(.*\) \[https?://[^/\]]+{path}[?\]]"
+            rf"|^Response Status Error Code {status} from {path}[?,]"
+        )
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("console", self.on_console)
+        context.on("weberror", self.on_uncaught)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            url = message.location["url"]  # the failed resource, or the script that logged
+            self.seen.append(f"{message.text} [{url}]" if url else message.text)
+
+    def on_uncaught(self, web_error: WebError) -> None:
+        self.seen.append(f"uncaught {web_error.error.name}: {web_error.error.message}")
+
+    def check(self) -> None:
+        unexpected = [e for e in self.seen if not any(p.search(e) for p in self.expected)]
+        missing = [p.pattern for p in self.expected if not any(p.search(e) for e in self.seen)]
+        if unexpected:
+            pytest.fail("errors in the browser console:\n" + "\n".join(unexpected))
+        if missing:
+            pytest.fail(f"expected console errors that never came: {missing}")
+
+
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    # Every page loaded records CSP violations here; tests assert there are none.
+def console_errors() -> ConsoleErrors:
+    return ConsoleErrors()
+
+
+@contextmanager
+def browser_page(
+    browser: Browser, server: LiveServer, console_errors: ConsoleErrors, **options: Any
+) -> Iterator[Page]:
+    """A page in a browser context of its own (its own cookies; `options` go to
+    new_context), held to what every browser test must show when it ends: no CSP violation,
+    no request to another host, no error in the console it did not declare. A test that
+    fails inside the `with` block only closes the context."""
+    context = browser.new_context(base_url=server.url, **options)
+    # Every page loaded records CSP violations here.
     context.add_init_script(
         "window.__cspViolations = [];"
         "document.addEventListener('securitypolicyviolation', e =>"
         " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
     )
+    console_errors.watch(context)
     requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    yield page
-    # Whatever the test did: the policy was never violated, and no other host was asked
-    # for anything.
-    if not page.is_closed():
-        assert csp_violations(page) == []
-    assert all(url.startswith((live_server.url, "data:")) for url in requested), requested
-    context.close()
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    violations: list[str] = []
+    try:
+        yield page
+        if not page.is_closed():
+            violations = csp_violations(page)
+    finally:
+        context.close()  # also delivers any console message still on its way
+    assert violations == []
+    assert all(url.startswith((server.url, "data:")) for url in requested), requested
+    console_errors.check()
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live_server: LiveServer, console_errors: ConsoleErrors
+) -> Iterator[Page]:
+    with browser_page(browser, live_server, console_errors) as page:
+        yield page
 
 
 def csp_violations(page: Page) -> list[str]:

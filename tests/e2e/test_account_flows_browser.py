@@ -5,8 +5,6 @@ server (the `live_mail` fixture)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -16,8 +14,9 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.conftest import make_user
+from tests.e2e.conftest import ConsoleErrors
 from tests.e2e.conftest import LiveServer
-from tests.e2e.conftest import csp_violations
+from tests.e2e.conftest import browser_page
 from tests.e2e.conftest import log_in
 from tests.smtp import SMTPServer
 from tests.smtp import link_in
@@ -41,30 +40,12 @@ def log_out(page: Page) -> None:
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
 
 
-@contextmanager
-def another_device(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    """A second browser (its own cookies), held to what the `page` fixture holds the first to:
-    no CSP violation, no request to another host."""
-    context = browser.new_context(base_url=server.url)
-    context.add_init_script(
-        "window.__cspViolations = [];"
-        "document.addEventListener('securitypolicyviolation', e =>"
-        " window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    try:
-        yield page
-        assert csp_violations(page) == []
-        assert all(url.startswith((server.url, "data:")) for url in requested), requested
-    finally:
-        context.close()
-
-
 def test_reset_a_forgotten_password_from_the_emailed_link(
-    page: Page, app: Flask, live_server: LiveServer, live_mail: SMTPServer
+    page: Page,
+    app: Flask,
+    live_server: LiveServer,
+    live_mail: SMTPServer,
+    console_errors: ConsoleErrors,
 ) -> None:
     make_user(app, "grace", email="grace@example.com")
 
@@ -90,6 +71,7 @@ def test_reset_a_forgotten_password_from_the_emailed_link(
     assert live_mail.wait_for(2)[1]["Subject"] == "Your password was changed"
 
     log_out(page)
+    console_errors.expect_status(422, "/login")  # the old password, refused
     try_log_in(page, "grace", PASSWORD)
     expect(page.get_by_text(BAD_CREDENTIALS)).to_be_visible()
     expect(page).to_have_url(LOGIN_PAGE)
@@ -98,10 +80,15 @@ def test_reset_a_forgotten_password_from_the_emailed_link(
 
 
 def test_end_another_devices_session_from_settings(
-    page: Page, browser: Browser, app: Flask, live_server: LiveServer
+    page: Page,
+    browser: Browser,
+    app: Flask,
+    live_server: LiveServer,
+    console_errors: ConsoleErrors,
 ) -> None:
     make_user(app, "ada")
-    with another_device(browser, live_server) as phone:
+    # A second browser, with cookies of its own, held to the same checks as the first.
+    with browser_page(browser, live_server, console_errors) as phone:
         log_in(phone, "ada", PASSWORD)
         log_in(page, "ada", PASSWORD)
 
@@ -127,7 +114,11 @@ def test_end_another_devices_session_from_settings(
 
 
 def test_delete_the_account_from_settings(
-    page: Page, app: Flask, live_server: LiveServer, live_mail: SMTPServer
+    page: Page,
+    app: Flask,
+    live_server: LiveServer,
+    live_mail: SMTPServer,
+    console_errors: ConsoleErrors,
 ) -> None:
     make_user(app, "vic")
     log_in(page, "vic", PASSWORD)
@@ -143,19 +134,27 @@ def test_delete_the_account_from_settings(
     [notice] = live_mail.wait_for(1)
     assert (notice["To"], notice["Subject"]) == ("vic@example.com", "Your account is deleted")
 
+    console_errors.expect_status(422, "/login")  # the deleted account, refused
     try_log_in(page, "vic", PASSWORD)
     expect(page.get_by_text(BAD_CREDENTIALS)).to_be_visible()
     expect(page).to_have_url(LOGIN_PAGE)
 
 
 def test_a_refused_settings_form_says_why(
-    page: Page, app: Flask, live_server: LiveServer, live_mail: SMTPServer
+    page: Page,
+    app: Flask,
+    live_server: LiveServer,
+    live_mail: SMTPServer,
+    console_errors: ConsoleErrors,
 ) -> None:
     """htmx swaps nothing on a 429; the glue script shows the server's message above the
     form instead of a button that seems to do nothing."""
     app.config["RATELIMIT_PASSWORD_CHECKS_PER_USER"] = "1 per hour"
     make_user(app, "grace")
     log_in(page, "grace", PASSWORD)
+    # A wrong password (the form with its errors), then a refusal: both on purpose.
+    console_errors.expect_status(422, "/settings/password")
+    console_errors.expect_status(429, "/settings/password")
     page.goto("/settings")
     section = page.locator("#password")
     section.get_by_label("Current password").fill("not the password")

@@ -7,6 +7,8 @@ import pytest
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import ConsoleErrors
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a quiet harbour at dawn"
@@ -48,7 +50,8 @@ def test_register_login_welcome_logout(page: Page) -> None:
     assert page.evaluate("window.__cspViolations") == []
 
 
-def test_register_errors_show_next_to_fields(page: Page) -> None:
+def test_register_errors_show_next_to_fields(page: Page, console_errors: ConsoleErrors) -> None:
+    console_errors.expect_status(422, "/register")  # the form with its errors
     page.goto("/register")
     page.get_by_label("Username").fill("x")
     page.get_by_label("Email").fill("not-an-email")
