@@ -2,7 +2,9 @@
 """The quick start in one file, standard library only, so it runs on a bare Python 3.11+.
 
     python3 scripts/dev.py serve   # set up, migrate, add demo data, serve on 127.0.0.1:5000
+    python3 scripts/dev.py serve --port 5001   # or PORT=5001: when 5000 is taken
     python3 scripts/dev.py test    # set up, lint, run the whole test suite
+    python3 scripts/dev.py test -k login -x   # any further arguments go to pytest
     python3 scripts/dev.py bench   # set up, run bench/perf.py (or: bench concurrency)
 
 Both create `.venv/` from the hash-pinned lock files (`requirements.lock` for serving,
@@ -17,6 +19,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import venv
@@ -27,6 +30,9 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+DEFAULT_PORT = 5000
+# The PUBLIC_URL that .env.example (so every .env `serve` wrote) gives: the default port's.
+DEFAULT_PUBLIC_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def say(message: str) -> None:
@@ -83,27 +89,54 @@ def flask(*args: str) -> None:
     run(BIN / "flask", "--app", "webapp", *args)
 
 
-def serve(_: argparse.Namespace) -> None:
+def serve(args: argparse.Namespace) -> None:
+    if not port_is_free(args.port):
+        # Say so before the set-up, not after it in Flask's words.
+        sys.exit(
+            f"Port {args.port} is taken (another program, or a `serve` already running). "
+            f"Choose another: python3 scripts/dev.py serve --port {args.port + 1}"
+        )
     ensure_venv("requirements.lock")
     ensure_env_file()
     say("migrating the database (alembic upgrade head)")
     run(BIN / "alembic", "upgrade", "head")
     seed_demo_data()
-    say("serving at http://127.0.0.1:5000 (Ctrl+C stops)")
-    os.execv(
-        BIN / "flask",
-        [
-            str(BIN / "flask"),
-            "--app",
-            "webapp",
-            "run",
-            "--debug",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "5000",
-        ],
-    )
+    url = f"http://127.0.0.1:{args.port}"
+    env = os.environ.copy()
+    if url != DEFAULT_PUBLIC_URL and public_url_is_default():
+        # Links in e-mails (the dev outbox) must lead to this server, not to port 5000.
+        env["PUBLIC_URL"] = url
+    say(f"serving at {url} (Ctrl+C stops)")
+    os.execve(BIN / "flask", [str(BIN / "flask"), *flask_run_args(args.port)], env)
+
+
+def flask_run_args(port: int) -> list[str]:
+    return ["--app", "webapp", "run", "--debug", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # As the server will: a port left in TIME_WAIT by the last run counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def public_url_is_default() -> bool:
+    """Whether PUBLIC_URL is unset or the development default, in the environment and in .env
+    (a value of your own, such as a tunnel's address, is kept)."""
+    if "PUBLIC_URL" in os.environ:
+        return os.environ["PUBLIC_URL"] in ("", DEFAULT_PUBLIC_URL)
+    env_file = ROOT / ".env"
+    lines = env_file.read_text().splitlines() if env_file.exists() else []
+    for line in lines:
+        name, _, value = line.partition("=")
+        if name.strip() == "PUBLIC_URL":
+            return value.strip().strip("\"'") in ("", DEFAULT_PUBLIC_URL)
+    return True
 
 
 def seed_demo_data() -> None:
@@ -153,18 +186,49 @@ def bench(args: argparse.Namespace) -> None:
     run(PYTHON, "-m", f"bench.{args.name}", *args.bench_args)
 
 
-def main() -> None:
+def port_number(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port number (1-65535): {value!r}")
+    return int(value)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(required=True)
-    commands.add_parser("serve", help="set up and run the app").set_defaults(func=serve)
-    test_parser = commands.add_parser("test", help="set up and run lint and the tests")
-    test_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
+    serve_parser = commands.add_parser("serve", help="set up and run the app")
+    serve_parser.add_argument(
+        "--port",
+        type=port_number,
+        # Read when parsing, so PORT counts however the script is started; the flag wins.
+        default=os.environ.get("PORT") or str(DEFAULT_PORT),
+        help=f"the port to serve on (default: $PORT, else {DEFAULT_PORT})",
+    )
+    serve_parser.set_defaults(func=serve)
+    # Everything after `test` goes to pytest untouched. A positional (nargs="*" or
+    # REMAINDER) cannot take it: argparse refuses option-like words such as -k and -x there.
+    # So `test` declares nothing, and parse_known_args leaves its arguments, in order, to us.
+    test_parser = commands.add_parser(
+        "test",
+        help="set up and run lint and the tests",
+        usage="%(prog)s [pytest arguments]",
+        description="Lint, then pytest on SQLite (and on PostgreSQL when TEST_DATABASE_URL is "
+        "set). Every argument goes to pytest, e.g. -k login -x.",
+    )
     test_parser.set_defaults(func=test)
     bench_parser = commands.add_parser("bench", help="set up and run a benchmark")
     bench_parser.add_argument("name", nargs="?", default="perf", choices=("perf", "concurrency"))
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed on")
     bench_parser.set_defaults(func=bench)
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args(argv)
+    if args.func is test:
+        args.pytest_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args
+
+
+def main() -> None:
+    args = parse_args(sys.argv[1:])
     args.func(args)
 
 
