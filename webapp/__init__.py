@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.accounts import views as accounts_views
     from webapp.accounts.passwords import dummy_hash
     from webapp.conversation import views as conversation_views
+    from webapp.core import cookie_session
     from webapp.core import database
     from webapp.core import errors
     from webapp.core import proxies
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.people import activity
     from webapp.people import views as people_views
 
+    cookie_session.init_app(app)
     db.init_app(app)
     database.configure_engine(app)
     referrer.init_app(app)  # before csrf: its hook must run first

@@ -69,10 +69,6 @@ class User(UserMixin, db.Model):
         back_populates="author", passive_deletes=True, lazy="raise_on_sql"
     )
 
-    # The UserSession this request is authenticated by, set by the loader (not a column,
-    # so not annotated: SQLAlchemy would try to map it).
-    current_session = None
-
     @property
     def email_confirmed(self) -> bool:
         return self.email_confirmed_at is not None

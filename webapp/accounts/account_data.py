@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Column
 from sqlalchemy import select
 
+from webapp.accounts.request_user import CurrentUser
 from webapp.accounts.sessions import live_sessions
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
@@ -20,7 +21,7 @@ def when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def names_across_follows(them: Column, me: Column, user: User) -> list[str]:
+def names_across_follows(them: Column, me: Column, user: CurrentUser) -> list[str]:
     """The names at the `them` end of the user's follows (whom they follow, or who follows
     them), alphabetically."""
     return list(
@@ -33,7 +34,7 @@ def names_across_follows(them: Column, me: Column, user: User) -> list[str]:
     )
 
 
-def export(user: User) -> dict[str, Any]:
+def export(user: CurrentUser) -> dict[str, Any]:
     following = names_across_follows(them=follow.c.followed_id, me=follow.c.follower_id, user=user)
     followers = names_across_follows(them=follow.c.follower_id, me=follow.c.followed_id, user=user)
     comments = db.session.execute(

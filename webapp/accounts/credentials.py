@@ -20,6 +20,7 @@ from webapp.accounts.passwords import dummy_hash
 from webapp.accounts.passwords import hash_password
 from webapp.accounts.passwords import needs_rehash
 from webapp.accounts.passwords import verify_password
+from webapp.accounts.request_user import Account
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
 from webapp.models import User
@@ -130,7 +131,7 @@ def replace_password(user: User, password: str) -> bool:
     return True
 
 
-def password_matches(user: User, password: str) -> bool:
+def password_matches(user: Account, password: str) -> bool:
     return verify_password(user.password_hash, password)
 
 

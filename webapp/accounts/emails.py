@@ -10,6 +10,7 @@ from flask import current_app
 
 from webapp.accounts import tokens
 from webapp.accounts.passwords import dummy_hash
+from webapp.accounts.request_user import Account
 from webapp.core.mail import build_message
 from webapp.core.mail import deliver_in_background
 from webapp.core.mail import external_url
@@ -17,7 +18,7 @@ from webapp.core.mail import send_mail
 from webapp.models import User
 
 
-def send_confirmation(user: User) -> None:
+def send_confirmation(user: Account) -> None:
     """ "Confirm your address" with a 48-hour link. Raises MailNotSent."""
     token = tokens.make_token(tokens.CONFIRM_EMAIL, user)
     send_mail(
@@ -76,7 +77,7 @@ def send_reset_link_in_background(user: User | None) -> None:
         return response
 
 
-def send_address_change_link(user: User, new_email: str) -> None:
+def send_address_change_link(user: Account, new_email: str) -> None:
     """The link that makes `new_email` the account's address, sent to that address."""
     token = tokens.make_token(tokens.CHANGE_EMAIL, user, new_email=new_email)
     send_mail(

@@ -18,7 +18,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -40,6 +39,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from webapp.accounts.devices import describe_device
+from webapp.accounts.request_user import USER_COLUMNS
+from webapp.accounts.request_user import CurrentSession
+from webapp.accounts.request_user import CurrentUser
+from webapp.core.database import request_connection
 from webapp.core.extensions import db
 from webapp.core.extensions import login_manager
 from webapp.core.htmx import is_htmx
@@ -67,26 +70,20 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 PURGE_ON_LOGIN = 100
 
 
-class CurrentSession(NamedTuple):
-    """What a request needs of its session: plain columns, not an ORM entity (loaded on
-    every request, beside the user; an entity costs more to build than its columns)."""
-
-    id: int
-    created_at: datetime
-    last_seen_at: datetime
-    remembered: bool
-
-
 # Built once: a statement costs more to construct than to run, and this runs on every
-# request. One statement for the session and its user (the card's budget is two).
+# request. One statement for the user and their session (the card's budget is two).
 LOAD_QUERY = (
-    select(User, *[getattr(UserSession, name) for name in CurrentSession._fields])
+    select(
+        *[getattr(User, name) for name in USER_COLUMNS],
+        *[getattr(UserSession, name) for name in CurrentSession._fields],
+    )
     .join(User, UserSession.user_id == User.id)
     .where(
         UserSession.token_hash == bindparam("token_hash"),
         UserSession.expires_at > bindparam("now", type_=UTCDateTime()),
     )
 )
+SESSION_COLUMNS_START = len(USER_COLUMNS)
 
 
 def token_hash(token: str) -> str:
@@ -105,20 +102,24 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.request_loader
-def load_user(request: Request) -> User | None:
+def load_user(request: Request) -> CurrentUser | None:
     """The user whose live session the request's cookie names, or None."""
     token = request.cookies.get(AUTH_COOKIE)
     if not token:
         return None
     parameters = {"token_hash": token_hash(token), "now": utcnow()}
-    row = db.session.execute(LOAD_QUERY, parameters).first()
+    row = request_connection().execute(LOAD_QUERY, parameters).first()
     if row is None:
         # Ended, expired or forged: the browser can forget it.
         g.auth_cookie = None
         return None
-    user, *columns = row
-    user.current_session = CurrentSession(*columns)
-    return user
+    return CurrentUser(*row[:SESSION_COLUMNS_START], CurrentSession(*row[SESSION_COLUMNS_START:]))
+
+
+def current_account() -> User:
+    """The logged-in user's ORM entity, for a view that changes the account (one
+    statement; every other request makes do with `current_user`, a CurrentUser)."""
+    return db.session.get_one(User, current_user.id)
 
 
 @dataclass(frozen=True)
@@ -153,10 +154,13 @@ def start_session(user: User, remembered: bool, keep_flask_session: bool = False
     db.session.flush()  # its id, for this request's CurrentSession
     purge_expired(limit=PURGE_ON_LOGIN)
     g.auth_cookie = NewCookie(token, remembered)
-    user.current_session = CurrentSession(
-        user_session.id, user_session.created_at, user_session.last_seen_at, remembered
+    # Flask-Login's current user for the rest of this request.
+    g._login_user = CurrentUser.of(
+        user,
+        CurrentSession(
+            user_session.id, user_session.created_at, user_session.last_seen_at, remembered
+        ),
     )
-    g._login_user = user  # Flask-Login's current user for the rest of this request
     return user_session
 
 

@@ -35,6 +35,7 @@ from webapp.accounts.forms import ChangeEmailForm
 from webapp.accounts.forms import ChangePasswordForm
 from webapp.accounts.forms import DeleteAccountForm
 from webapp.accounts.identity import normalise_email
+from webapp.accounts.sessions import current_account
 from webapp.accounts.sessions import end_current_session
 from webapp.accounts.sessions import end_session
 from webapp.accounts.sessions import end_sessions
@@ -98,9 +99,9 @@ def profile() -> Response:
     form = EditProfileForm()
     if not form.validate_on_submit():
         return section("profile", 422, profile_form=form)
-    update_about_me(current_user, form.about_me.data)
-    db.session.refresh(current_user)
-    return section("profile", notice="Your profile is saved.")
+    update_about_me(current_user.id, form.about_me.data)
+    # The form holds what was just stored (current_user is this request's snapshot).
+    return section("profile", notice="Your profile is saved.", profile_form=form)
 
 
 @bp.route("/password", methods=["POST"])
@@ -112,12 +113,13 @@ def password() -> Response:
     if not password_matches(current_user, form.current_password.data):
         form.current_password.errors.append(WRONG_PASSWORD)
         return section("password", 422, password_form=form)
-    set_password(current_user, form.password.data)
+    account = current_account()
+    set_password(account, form.password.data)
     # Anyone else who knew the old password is logged out. This browser stays in, under a
     # new session id: a copy of its old cookie dies too.
     remembered = current_user.current_session.remembered
     ended = end_sessions(current_user.id) - 1
-    start_session(current_user._get_current_object(), remembered, keep_flask_session=True)
+    start_session(account, remembered, keep_flask_session=True)
     db.session.commit()
     problem = notify(
         "Your password was changed",

@@ -27,6 +27,7 @@ from itsdangerous import BadSignature
 from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
 
+from webapp.accounts.request_user import Account
 from webapp.core.extensions import db
 from webapp.models import User
 
@@ -72,7 +73,7 @@ def serializer(purpose: Purpose) -> URLSafeTimedSerializer:
     )
 
 
-def make_token(purpose: Purpose, user: User, **extra: Any) -> str:
+def make_token(purpose: Purpose, user: Account, **extra: Any) -> str:
     payload = {"user": user.id, "state": fingerprint(purpose.state(user)), **extra}
     return serializer(purpose).dumps(payload)
 

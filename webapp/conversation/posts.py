@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy import update
 
+from webapp.accounts.request_user import Account
+from webapp.core.database import request_connection
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
@@ -35,7 +37,7 @@ def body_problem(body: str) -> str | None:
     return invisible_character_problem(body)
 
 
-def create_post(author: User, body: str) -> Post:
+def create_post(author: Account, body: str) -> Post:
     """Store a comment and count it, in one transaction: the count never drifts."""
     post = Post(body=body, user_id=author.id)
     db.session.add(post)
@@ -64,7 +66,7 @@ class PostView(NamedTuple):
     author: Author
 
     @classmethod
-    def of(cls, post: Post, author: User) -> PostView:
+    def of(cls, post: Post, author: Account) -> PostView:
         return cls(
             post.id, post.body, post.timestamp, Author(author.username, author.username_canon)
         )
@@ -96,7 +98,7 @@ def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
     if cursor is not None:
         parameters.update(timestamp=cursor.timestamp, post_id=cursor.id)
     statement = page_query(user_id is not None, cursor is not None)
-    rows = db.session.connection().execute(statement, parameters).all()
+    rows = request_connection().execute(statement, parameters).all()
     posts = [
         PostView(id, body, timestamp, Author(name, canon))
         for id, body, timestamp, name, canon in rows

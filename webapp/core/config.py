@@ -61,7 +61,9 @@ def split_list(value: str | None) -> list[str] | None:
 def rate_limit_defaults() -> dict:
     """Flask-Limiter settings. Counters live in this process unless RATELIMIT_STORAGE_URI
     names a shared store (redis://...), which every process and machine then shares."""
-    storage_uri = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # process-memory:// is webapp/core/process_counters.py: limits' memory:// without its
+    # thread per hit.
+    storage_uri = os.environ.get("RATELIMIT_STORAGE_URI") or "process-memory://"
     settings = {
         "RATELIMIT_STORAGE_URI": storage_uri,
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX") or "hoverfeed",

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask import current_app
+from flask import g
 from flask import has_request_context
 from flask import request
 from sqlalchemy import event
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +20,13 @@ from webapp.core.extensions import db
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATE_HINT = "The database is not migrated: run `alembic upgrade head`."
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The execution option that makes a connection run each statement on its own (see
+#: `request_connection`). SQLite's is ours, read by `configure_sqlite`'s BEGIN hook:
+#: SQLAlchemy's own AUTOCOMMIT level would, when the connection is returned, switch the
+#: driver back to its implicit transactions, which that hook replaces.
+READ_OPTIONS_KEY = "hoverfeed_read_options"
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+SQLITE_AUTOCOMMIT = {"hoverfeed_autocommit": True}
 
 
 def configure_engine(app: Flask) -> None:
@@ -24,6 +34,42 @@ def configure_engine(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine)
+            app.extensions[READ_OPTIONS_KEY] = (engine, SQLITE_AUTOCOMMIT)
+        else:
+            app.extensions[READ_OPTIONS_KEY] = (engine, AUTOCOMMIT)
+    app.teardown_appcontext(close_read_connection)
+
+
+def request_connection() -> Connection:
+    """The connection for this request's Core statements.
+
+    Requests that change nothing (GET, HEAD, OPTIONS) read on a connection of their own,
+    taken from the pool at the first statement and given back when the request ends, and
+    run each statement without a transaction around it. On PostgreSQL that saves the BEGIN
+    and ROLLBACK round trips of a read: three round trips become one. Nothing is lost: at
+    READ COMMITTED, PostgreSQL's level here, each statement already sees its own snapshot,
+    and these requests write nothing through it (the last-seen time, their one write, takes
+    a transaction of its own). It also skips the ORM session's per-request transaction
+    bookkeeping, which the loader and the card do not need. Measured with bench.profile:
+    docs/performance.md, "Where the time goes".
+
+    Other methods use the ORM session's connection, so the current user is read inside the
+    transaction the view commits (on SQLite, after BEGIN IMMEDIATE has taken the write
+    lock), as before.
+    """
+    if not has_request_context() or request.method not in SAFE_METHODS:
+        return db.session.connection()
+    connection = g.get("read_connection")
+    if connection is None:
+        engine, options = current_app.extensions[READ_OPTIONS_KEY]
+        connection = g.read_connection = engine.connect().execution_options(**options)
+    return connection
+
+
+def close_read_connection(_error: BaseException | None = None) -> None:
+    connection = g.pop("read_connection", None)
+    if connection is not None:
+        connection.close()
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -48,6 +94,8 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("hoverfeed_autocommit"):
+            return  # each statement is its own transaction (`request_connection`)
         writes = has_request_context() and request.method not in SAFE_METHODS
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 

@@ -9,7 +9,6 @@ from flask import render_template
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
@@ -67,13 +66,12 @@ def too_many_requests(error: TooManyRequests) -> tuple[str, int, dict[str, str]]
 
 
 def logged_in_user_id() -> int | None:
-    """The current user's id, read from the ORM identity rather than the (possibly expired,
-    possibly deleted) row: touching an attribute of a deleted row raises again."""
+    """The current user's id. The loader's user is a snapshot of plain columns (not an ORM
+    entity that would be reloaded), so reading it cannot raise for a deleted row."""
     user = g.get("_login_user")
     if user is None or not user.is_authenticated:
         return None
-    identity = inspect(user).identity
-    return identity[0] if identity else None
+    return user.id
 
 
 def account_exists(user_id: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask import request
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
@@ -38,6 +39,13 @@ class RequestLoginManager(LoginManager):
         loader = self._request_callback
         user = loader(request) if loader is not None else None
         self._update_request_context_with_user(user)
+
+    def _update_remember_cookie(self, response: Response) -> Response:
+        # Flask-Login's remember-me cookie is not used (see above), so its after-request
+        # hook has nothing to do; it would read Flask's session on every response, and
+        # with it decode the session cookie that most requests never need
+        # (webapp/core/cookie_session.py).
+        return response
 
 
 db = SQLAlchemy(model_class=Base)

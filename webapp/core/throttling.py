@@ -1,7 +1,7 @@
 """Rate limits (Flask-Limiter): who is counted, what counts, and what the page says.
 
 - registration attempts, per client address;
-- comments and card fetches, per user;
+- comments and card fetches, per user (cards by one direct `limits` call: `counted`);
 - password-reset requests, per client address and per e-mail address asked about;
   confirmation e-mails and address changes, per user;
 - logins are counted by their view (webapp/accounts/login_throttle.py) through `count()`
@@ -16,6 +16,9 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from functools import wraps
 from typing import Any
 from typing import TypeVar
 
@@ -26,8 +29,13 @@ from flask import current_app
 from flask import request
 from flask_limiter import Limiter
 from flask_login import current_user
+from limits import RateLimitItem
+from limits import parse_many
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
+
+# Registers process-memory://, the default RATELIMIT_STORAGE_URI, with the `limits` library.
+from webapp.core import process_counters  # noqa: F401
 
 EXTENSION_KEY = "hoverfeed_limiter"
 
@@ -82,14 +90,6 @@ ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
             "methods": ["POST"],
             "scope": "posts",
             "error_message": "You are posting very fast.",
-        }
-    ],
-    "users.popup": [
-        {
-            "limit_value": setting("RATELIMIT_CARDS_PER_USER"),
-            "key_func": user_key,
-            "scope": "cards",
-            "error_message": "Too many profile cards in a short time.",
         }
     ],
     # Each request mails someone: per client address, and per address asked about (so no
@@ -153,10 +153,29 @@ ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+@dataclass(frozen=True)
+class DirectLimit:
+    """A limit counted with one direct call to `limits` (see `counted`)."""
+
+    setting: str
+    scope: str
+    message: str
+
+
+# endpoint -> its limit, per user, counted by `counted` rather than by Flask-Limiter: the
+# views that are hot enough for Flask-Limiter's own per-request work to show.
+DIRECT_LIMITS: dict[str, DirectLimit] = {
+    # Hovering is reading: generous, but a script cannot walk every profile at full speed.
+    "users.popup": DirectLimit(
+        "RATELIMIT_CARDS_PER_USER", "cards", "Too many profile cards in a short time."
+    ),
+}
+
+
 def init_app(app: Flask) -> None:
     """A Limiter of this app's own (Flask-Limiter keeps its first app's settings for good,
     so a module-wide one would carry one app's storage into the next), wrapped around the
-    views named in ROUTE_LIMITS."""
+    views named in ROUTE_LIMITS; `counted` around those in DIRECT_LIMITS."""
     limiter = Limiter(key_func=client_address, app=app)
     app.extensions[EXTENSION_KEY] = limiter
     for endpoint, limits in ROUTE_LIMITS.items():
@@ -164,6 +183,64 @@ def init_app(app: Flask) -> None:
         for arguments in limits:
             view = limiter.limit(**arguments)(view)
         app.view_functions[endpoint] = view
+    for endpoint, direct_limit in DIRECT_LIMITS.items():
+        app.view_functions[endpoint] = counted(direct_limit)(app.view_functions[endpoint])
+    if not any(app.config.get(name) for name in APP_WIDE_LIMIT_SETTINGS):
+        # Flask-Limiter checks every request, before its view, for default and app-wide
+        # limits. This app has none unless a deployment sets them (the settings below), and
+        # its decorated views count their own limits in their wrapper, so the check only
+        # costs time: about 60 µs of every request, measured by bench.profile
+        # (docs/performance.md). With either setting present it stays.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
+
+
+#: Flask-Limiter's settings for limits on every request, which need its before-request check.
+APP_WIDE_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")
+
+
+@lru_cache(maxsize=64)
+def parsed_limits(value: str) -> tuple[RateLimitItem, ...]:
+    """ "300 per minute; 5000 per day" as `limits` items, parsed once per distinct value."""
+    return tuple(parse_many(value))
+
+
+def counted(direct_limit: DirectLimit) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Count each request to the view, per user (per address when logged out), and refuse
+    it with Throttled over the limit.
+
+    One fixed-window `hit` per limit in the limiter's storage (Redis, or memory), through
+    `count()`, so storage failures behave as for every other limit. Flask-Limiter's
+    decorator did the same count plus its per-request bookkeeping (resolving the view's
+    limits, exemptions, blueprint scopes, context objects, response headers): 19 % of a
+    card's time in-process (bench.profile, docs/performance.md). The refusal is the same
+    429 page with Retry-After; the X-RateLimit-* headers are not sent on these views.
+    """
+
+    def decorator(view: Callable[..., T]) -> Callable[..., T]:
+        @wraps(view)
+        def limited_view(*args: Any, **kwargs: Any) -> T:
+            items = parsed_limits(current_app.config[direct_limit.setting])
+            identifiers = (
+                current_app.config["RATELIMIT_KEY_PREFIX"],
+                direct_limit.scope,
+                user_key(),
+            )
+
+            def hit(counters: FixedWindowRateLimiter) -> int | None:
+                for item in items:
+                    if not counters.hit(item, *identifiers):
+                        stats = counters.get_window_stats(item, *identifiers)
+                        return seconds_until(stats.reset_time)
+                return None
+
+            refused_for = count(hit)
+            if refused_for is not None:
+                raise Throttled(direct_limit.message, refused_for)
+            return view(*args, **kwargs)
+
+        return limited_view
+
+    return decorator
 
 
 class Throttled(TooManyRequests):

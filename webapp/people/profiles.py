@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from webapp.accounts.identity import canonical_username
 from webapp.accounts.identity import could_be_username
+from webapp.core.database import request_connection
 from webapp.core.extensions import db
 from webapp.models import User
 from webapp.models import follow
@@ -50,28 +51,28 @@ class Card:
     is_self: bool
 
 
-def load_card(username: str, viewer: User) -> Card | None:
-    """The card of `username` as `viewer` sees it, or None for an unknown name.
+def load_card(username: str, viewer_id: int) -> Card | None:
+    """The card of `username` as the user `viewer_id` sees it, or None for an unknown name.
 
     One statement: the counts are columns of the user row and "do I follow them" is an
     EXISTS beside it, so the cost is the same for a new user and for the busiest one.
     """
     if not could_be_username(username):
         return None
-    parameters = {"viewer_id": viewer.id, "username_canon": canonical_username(username)}
-    # Core rows through the session's connection: no ORM objects to build for a card.
-    row = db.session.connection().execute(CARD_QUERY, parameters).first()
+    parameters = {"viewer_id": viewer_id, "username_canon": canonical_username(username)}
+    # Core rows on the request's connection: no ORM objects to build for a card.
+    row = request_connection().execute(CARD_QUERY, parameters).first()
     if row is None:
         return None
     *columns, follows = row
     user = CardUser(*columns)
-    return Card(user=user, viewer_follows=bool(follows), is_self=user.id == viewer.id)
+    return Card(user=user, viewer_follows=bool(follows), is_self=user.id == viewer_id)
 
 
-def update_about_me(user: User, about_me: str) -> None:
+def update_about_me(user_id: int, about_me: str) -> None:
     db.session.execute(
         update(User)
-        .where(User.id == user.id)
+        .where(User.id == user_id)
         .values(about_me=about_me)
         .execution_options(synchronize_session=False)
     )

@@ -35,7 +35,7 @@ CARD_TEMPLATE = "people/_card.html"
 
 
 def card_or_404(username: str) -> Card:
-    card = load_card(username, current_user)
+    card = load_card(username, current_user.id)
     if card is None:
         abort(404, "There is no user by that name.")
     return card

@@ -1,0 +1,155 @@
+"""The speed-ups of docs/performance.md keep their meaning: reads without a transaction only
+where nothing is written, the session cookie decoded only when used, Flask-Limiter's
+per-request check only when a limit needs it, and rate-limit counters without threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import event
+
+from tests.conftest import HTMX
+from tests.conftest import AuthActions
+from tests.conftest import csrf_token
+from tests.conftest import make_app
+from tests.conftest import make_user
+from webapp.core.extensions import db
+from webapp.core.process_counters import ProcessCounters
+from webapp.core.throttling import EXTENSION_KEY
+
+
+class DriverStatements:
+    """Each statement the app sends (transaction control included), with whether the driver
+    connection it went through was inside a transaction or committing on its own."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, bool]] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        driver = conn.connection.driver_connection
+        own_transaction = (
+            driver.autocommit
+            if hasattr(driver, "autocommit") and conn.dialect.name != "sqlite"
+            # sqlite3 with isolation_level None: only an explicit BEGIN opens a transaction.
+            else not driver.in_transaction
+        )
+        self.seen.append((statement.strip().split()[0].upper(), bool(own_transaction)))
+
+
+@pytest.fixture
+def driver_statements(app: Flask) -> Iterator[DriverStatements]:
+    spy = DriverStatements()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", spy)
+    yield spy
+    event.remove(engine, "before_cursor_execute", spy)
+
+
+def test_reads_run_without_a_transaction_and_writes_inside_one(
+    app: Flask, client: FlaskClient, auth: AuthActions, driver_statements: DriverStatements
+) -> None:
+    make_user(app, "bob")
+    auth.register("alice")
+    auth.login("alice")
+    headers = {**HTMX, "X-CSRFToken": csrf_token(client, "/")}
+
+    driver_statements.seen.clear()
+    assert client.get("/user/bob/popup", headers=HTMX).status_code == 200
+    # A card: the user and the card, each its own statement, no BEGIN/ROLLBACK around them.
+    assert driver_statements.seen == [("SELECT", True), ("SELECT", True)]
+
+    driver_statements.seen.clear()
+    assert client.post("/user/bob/follow", headers=headers).status_code == 200
+    statements = [name for name, _ in driver_statements.seen]
+    # A follow: the user is read inside the transaction that writes (on SQLite after
+    # BEGIN IMMEDIATE has taken the write lock), so everything commits or nothing does.
+    assert all(not own for name, own in driver_statements.seen if name != "BEGIN")
+    assert "INSERT" in statements and "UPDATE" in statements
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert statements[0] == "BEGIN"
+
+
+def test_a_request_that_never_reads_the_session_never_decodes_its_cookie(
+    app: Flask, client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user(app, "bob")
+    auth.register("alice")
+    auth.login("alice")
+    client.get("/")  # the session cookie now holds the CSRF token
+    decoded: list[str] = []
+    real_loads = URLSafeTimedSerializer.loads
+
+    def counting_loads(self, *args, **kwargs):  # the real method, counted
+        decoded.append("loads")
+        return real_loads(self, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", counting_loads)
+
+    card = client.get("/user/bob/popup", headers=HTMX)
+    assert card.status_code == 200
+    assert decoded == []
+    assert "session=" not in card.headers.get("Set-Cookie", "")
+
+    page = client.get("/")  # its forms need the CSRF token: the cookie is read now
+    assert page.status_code == 200
+    assert decoded == ["loads"]
+
+
+def test_a_forged_session_cookie_is_an_empty_session_when_it_is_read(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.register("alice")
+    auth.login("alice")
+    token = csrf_token(client, "/")
+    client.set_cookie("session", "forged.cookie.value")
+    # The token in the forged session cannot be read, so a post with the old token fails.
+    refused = client.post("/", data={"body": "hello", "csrf_token": token})
+    assert refused.status_code == 400
+
+
+def test_flask_limiters_check_on_every_request_is_off_without_app_wide_limits(
+    database_url: str,
+) -> None:
+    plain = make_app(database_url)
+    limiter = plain.extensions[EXTENSION_KEY]
+    assert limiter._check_request_limit not in plain.before_request_funcs[None]
+
+    with_default = make_app(database_url, RATELIMIT_DEFAULT="2 per minute")
+    limiter = with_default.extensions[EXTENSION_KEY]
+    assert limiter._check_request_limit in with_default.before_request_funcs[None]
+    with with_default.app_context():
+        db.create_all()
+    client = with_default.test_client()
+    statuses = [client.get("/login").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]  # the default limit holds on an undecorated page
+
+
+def test_process_counters_count_per_window_and_start_no_threads() -> None:
+    counters = ProcessCounters()
+    threads_before = threading.active_count()
+    assert [counters.incr("k", expiry=1) for _ in range(3)] == [1, 2, 3]
+    assert counters.get("k") == 3
+    assert counters.get_expiry("k") > time.time()
+    assert threading.active_count() == threads_before  # limits' memory:// starts one a hit
+    counters.incr("short", expiry=0.05)
+    time.sleep(0.1)
+    assert counters.get("short") == 0  # expired: read as a new window
+    assert counters.incr("short", expiry=1) == 1
+
+
+def test_process_counters_sweep_expired_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    counters = ProcessCounters()
+    for n in range(100):
+        counters.incr(f"visitor-{n}", expiry=0.01)
+    time.sleep(0.05)
+    monkeypatch.setattr(counters, "next_sweep", 0.0)  # the once-a-second sweep is due
+    counters.incr("someone-else", expiry=60)
+    assert set(counters.counts) == {"someone-else"}
+    assert set(counters.expiries) == {"someone-else"}
