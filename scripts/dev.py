@@ -180,7 +180,8 @@ def test(args: argparse.Namespace) -> None:
 
 
 def bench(args: argparse.Namespace) -> None:
-    """Set up, then run a benchmark: bench.perf (default) or bench.concurrency."""
+    """Set up, then run a benchmark: bench.perf (default), bench.concurrency, bench.profile
+    (where the time goes) or bench.explain (query plans at scale, PostgreSQL)."""
     ensure_venv("requirements-dev.lock")
     ensure_chromium()
     run(PYTHON, "-m", f"bench.{args.name}", *args.bench_args)
@@ -216,9 +217,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     test_parser.set_defaults(func=test)
     bench_parser = commands.add_parser("bench", help="set up and run a benchmark")
-    bench_parser.add_argument("name", nargs="?", default="perf", choices=("perf", "concurrency"))
+    bench_parser.add_argument(
+        "name", nargs="?", default="perf", choices=("perf", "concurrency", "profile", "explain")
+    )
     bench_parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed on")
     bench_parser.set_defaults(func=bench)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `bench --scale 10m`: options without a benchmark's name are bench.perf's.
+    if argv[:1] == ["bench"] and argv[1:2] and argv[1].startswith("-"):
+        if argv[1] not in ("-h", "--help"):
+            argv.insert(1, "perf")
     args, rest = parser.parse_known_args(argv)
     if args.func is test:
         args.pytest_args = rest

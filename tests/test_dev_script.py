@@ -59,6 +59,13 @@ def test_bench_arguments_still_go_to_the_benchmark(dev: ModuleType) -> None:
     assert (args.name, args.bench_args) == ("concurrency", ["--seconds", "120", "--kill-worker"])
 
 
+def test_bench_options_without_a_name_go_to_bench_perf(dev: ModuleType) -> None:
+    args = dev.parse_args(["bench", "--scale", "10m"])
+    assert (args.name, args.bench_args) == ("perf", ["--scale", "10m"])
+    args = dev.parse_args(["bench", "explain", "--scale", "100k"])
+    assert (args.name, args.bench_args) == ("explain", ["--scale", "100k"])
+
+
 def test_serve_port_comes_from_the_flag_then_port_then_5000(
     dev: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
