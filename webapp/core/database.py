@@ -66,6 +66,15 @@ def request_connection() -> Connection:
     return connection
 
 
+def forget_inherited_connections(app: Flask) -> None:
+    """In a process forked from the one that built `app` (gunicorn's preloading master):
+    start with an empty pool, leaving the parent's connections to the parent (SQLAlchemy's
+    advice for forking, "Using Connection Pools with Multiprocessing")."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
 def close_read_connection(_error: BaseException | None = None) -> None:
     connection = g.pop("read_connection", None)
     if connection is not None:
