@@ -1,219 +1,165 @@
-"""Where a request's time goes: a sampling profiler over in-process requests, by part.
+"""Where a request's time goes: py-spy samples a gunicorn worker under load, by part.
 
     .venv/bin/python -m bench.profile                 # SQLite
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.profile
 
 Builds the benchmark's dataset (bench/dataset.py, 100k by default) on a fresh, migrated
-database, logs in as its viewer, then calls the WSGI app directly (no HTTP and no test
-client, so the harness costs next to nothing) for the bare floor, the authenticated floor,
-a card and the first feed page, with the production settings and the card limit counting.
-
-For each it prints the time per request (without the profiler) and where that time goes.
-A thread looks at the serving thread's stack every half millisecond (sampling, as
-py-spy and pyinstrument do, so the profile barely slows what it measures) and files each
-sample under the first part in PARTS that has a function on the stack: a statement run
-while the user is loaded counts as loading the user, not as SQL.
+database and serves the app as bench.perf does (gunicorn, gunicorn.conf.py, production
+settings, the card's limit counted), but with one worker. For the authenticated floor, a
+card and the first feed page in turn, wrk keeps that worker busy while py-spy reads its
+stack from outside the process (so the profile neither slows the app's Python code nor
+depends on when it releases the GIL) a few hundred times a second. Each sample is filed
+under the first part in PARTS with a frame on the stack: a statement run while the user is
+loaded counts as loading the user, not as SQL. py-spy needs ptrace: root, or
+`kernel.yama.ptrace_scope=0`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
-from flask import Flask
-from werkzeug.test import EnvironBuilder
-
+from bench import wrk
 from bench.common import SETTINGS
 from bench.common import fresh_database
 from bench.common import migrate
 from bench.dataset import SCALES
 from bench.dataset import build
+from bench.perf import HTMX
+from bench.perf import session_cookie
+from tests.servers import BIN
+from tests.servers import clean_environment
+from tests.servers import gunicorn
+from webapp import create_app
+from webapp.core.extensions import db
 
-#: part -> functions (path ends with, name) whose presence on the stack marks it, in order
-#: of precedence.
-PARTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "loading the current user (statement, row, Flask-Login)": (
-        ("webapp/core/extensions.py", "_load_user"),
+#: part -> frames ("function (file" as py-spy prints them) that mark it, in precedence.
+PARTS: dict[str, tuple[str, ...]] = {
+    "loading the current user (its statement and row)": ("_load_user (webapp/core/",),
+    "rate limits (Flask-Limiter, the card's counter)": (
+        "count (webapp/core/throttling.py",
+        "(flask_limiter/",
     ),
-    "Flask-Limiter (its per-request checks and the card's counter)": (
-        ("flask_limiter/_extension.py", "_check_request_limit"),
-        ("flask_limiter/_extension.py", "__evaluate_limits"),
-        ("flask_limiter/_extension.py", "__inner"),
-        ("flask_limiter/_extension.py", "_inject_headers"),
-    ),
-    "the view's SQL (card or feed statements)": (
-        ("sqlalchemy/orm/session.py", "execute"),
-        ("sqlalchemy/engine/base.py", "execute"),
-        ("sqlalchemy/orm/session.py", "scalars"),
-    ),
-    "template rendering": (
-        ("flask/templating.py", "render_template"),
-        ("jinja2_fragments/flask.py", "render_block"),
-    ),
-    "after-request hooks (security headers, cookies, session save)": (
-        ("flask/app.py", "process_response"),
-    ),
-    "ending the request (database session closed, teardown)": (("flask/ctx.py", "pop"),),
-    "other before-request hooks (CSRF, Referer, last seen)": (
-        ("flask/app.py", "preprocess_request"),
-    ),
-    "the view's own code": (("flask/app.py", "dispatch_request"),),
-    "Flask and Werkzeug request handling (the rest)": (("flask/app.py", "wsgi_app"),),
+    "Flask's session cookie (checked and decoded)": ("open_session (", "save_session ("),
+    "the view's SQL statements": ("(sqlalchemy/", "(psycopg/", "(sqlite3/"),
+    "template rendering": ("render_template (", "render_block (", "(jinja2/"),
+    "forms (WTForms, CSRF token)": ("(wtforms/", "(flask_wtf/"),
+    "after-request hooks (security headers, cookies)": ("process_response (",),
+    "before-request hooks (CSRF, Referer, last seen)": ("preprocess_request (",),
+    "ending the request (teardown)": ("do_teardown_", "pop (flask/ctx.py"),
+    "the view's own code": ("dispatch_request (",),
+    "Flask and Werkzeug around the view": ("wsgi_app (",),
+    "gunicorn: access log": ("access (gunicorn/glogging.py",),
+    "gunicorn: reading the request, writing the response": ("handle_request (gunicorn/",),
 }
-REST = "outside the app (harness)"
-SAMPLE_SECONDS = 0.0005
+IDLE = "gunicorn: waiting for a connection"
+SAMPLES_PER_SECOND = 400
 
 
-def part_of(frame: FrameType | None) -> str:
-    names = set()
-    while frame is not None:
-        code = frame.f_code
-        names.add((code.co_filename.replace("\\", "/"), code.co_name))
-        frame = frame.f_back
+def classify(stack: str) -> str:
     for part, markers in PARTS.items():
-        for path_end, name in markers:
-            if any(n == name and f.endswith(path_end) for f, n in names):
-                return part
-    return REST
+        if any(marker in stack for marker in markers):
+            return part
+    return IDLE
 
 
-def sampled(call: Callable[[], bytes], requests: int) -> Counter[str]:
-    target = threading.get_ident()
-    samples: Counter[str] = Counter()
-    done = threading.Event()
+def profile_endpoint(url: str, headers: dict[str, str], pid: int, seconds: float) -> Counter:
+    """Samples of the worker `pid` while wrk keeps it busy with `url`, by part."""
 
-    def sample() -> None:
-        while not done.is_set():
-            frame = sys._current_frames().get(target)
-            samples[part_of(frame)] += 1
-            time.sleep(SAMPLE_SECONDS)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(SAMPLE_SECONDS / 2)  # let the sampler in on time
-    sampler.start()
-    try:
-        for _ in range(requests):
-            call()
-    finally:
-        done.set()
-        sampler.join()
-        sys.setswitchinterval(previous)
-    return samples
-
-
-def wsgi_caller(app: Flask, path: str, headers: dict[str, str]) -> Callable[[], bytes]:
-    environ = EnvironBuilder(
-        path=path, headers=headers, base_url="http://127.0.0.1:8000"
-    ).get_environ()
-
-    def start_response(status: str, _headers: Any, _exc: Any = None) -> None:
-        assert status.startswith("200"), (path, status)
-
-    def call() -> bytes:
-        result = app(dict(environ), start_response)
+    def keep_busy() -> None:
         try:
-            return b"".join(result)
-        finally:
-            getattr(result, "close", lambda: None)()
+            wrk.run(url, seconds + 2, 4, headers)
+        except (KeyError, AttributeError):
+            pass  # only the load matters here, not what wrk reports of it
 
-    return call
-
-
-def login_cookies(app: Flask, username: str) -> str:
-    """The Cookie header of a browser logged in as `username` that has loaded the feed once
-    (its Flask session then holds the CSRF token, as a real reader's does)."""
-    from flask import g
-    from sqlalchemy import select
-
-    from webapp.accounts.sessions import AUTH_COOKIE
-    from webapp.accounts.sessions import start_session
-    from webapp.core.extensions import db
-    from webapp.models import User
-
-    with app.test_request_context("/login", method="POST"):
-        user = db.session.scalars(select(User).where(User.username == username)).one()
-        start_session(user, remembered=True)
-        db.session.commit()
-        token = g.auth_cookie.token
-    client = app.test_client()
-    client.set_cookie(AUTH_COOKIE, token)
-    assert client.get("/").status_code == 200
-    cookies = [client.get_cookie(name) for name in (AUTH_COOKIE, "session")]
-    return "; ".join(f"{c.key}={c.value}" for c in cookies if c is not None)
-
-
-def per_request_seconds(call: Callable[[], bytes], requests: int) -> tuple[float, float]:
-    """(wall, CPU) seconds per request. The CPU time of this process is what a shared,
-    noisy machine disturbs least; the wall time adds the waits on the database server."""
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for _ in range(requests):
-        call()
-    return (
-        (time.perf_counter() - started) / requests,
-        (time.process_time() - cpu_started) / requests,
-    )
+    load = threading.Thread(target=keep_busy)
+    load.start()
+    time.sleep(1)  # wrk is up and the worker busy
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as raw:
+        subprocess.run(
+            [
+                str(BIN / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(round(seconds)),
+                "--rate",
+                str(SAMPLES_PER_SECOND),
+                "--format",
+                "raw",
+                "--output",
+                raw.name,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        lines = raw.read().splitlines()
+    load.join()
+    parts: Counter = Counter()
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        parts[classify(stack)] += int(count)
+    return parts
 
 
-def report(name: str, seconds: float, samples: Counter[str]) -> str:
-    total = sum(samples.values())
-    lines = [f"{name}: {seconds * 1e6:,.0f} µs per request ({total:,} samples)", ""]
-    lines += ["| part | share | µs |", "|---|---:|---:|"]
-    for part in [*PARTS, REST]:
-        if samples[part]:
-            share = samples[part] / total
-            lines.append(f"| {part} | {share:.0%} | {share * seconds * 1e6:,.0f} |")
+def report(name: str, parts: Counter) -> str:
+    total = sum(parts.values())
+    busy = total - parts[IDLE]
+    lines = [f"{name} ({total:,} samples; shares of the worker's busy time)", ""]
+    lines += ["| part | share |", "|---|---:|"]
+    for part in PARTS:
+        if parts[part]:
+            lines.append(f"| {part} | {parts[part] / busy:.0%} |")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--scale", choices=SCALES, default="100k")
-    parser.add_argument("--only", nargs="*", help="names of targets to run (a word of each)")
-    parser.add_argument("--no-profile", action="store_true", help="time only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp)) as (url, database):
-        # The app reads its settings from the environment, as under gunicorn in bench.perf.
-        os.environ.update(DATABASE_URL=url, **SETTINGS)
-        # Hovering this hard is the measurement, not abuse: the limiter still counts.
-        os.environ["FLASK_RATELIMIT_CARDS_PER_USER"] = "1000000000 per minute"
-        from bench.floors import authenticated_floor
-        from bench.floors import bare_app
-
-        app = authenticated_floor()
-        migrate(app)
-        data = build(app, SCALES[args.scale])
-        auth = {"Cookie": login_cookies(app, data.viewer)}
-        targets = {
-            "bare Flask floor": wsgi_caller(bare_app(), "/", {}),
-            "authenticated floor": wsgi_caller(app, "/floor", auth),
-            "card (ordinary user)": wsgi_caller(
-                app, f"/user/{data.ordinary}/popup", {**auth, "HX-Request": "true"}
-            ),
-            "feed, first page": wsgi_caller(app, "/", auth),
-        }
-        print(f"{database}, dataset {args.scale}, {args.requests:,} requests each\n")
-        for name, call in targets.items():
-            if args.only and not any(word in name for word in args.only):
-                continue
-            per_request_seconds(call, 300)  # warm: caches, prepared statements, pool
-            seconds, cpu_seconds = per_request_seconds(call, args.requests)
-            if args.no_profile:
-                print(
-                    f"{name}: {seconds * 1e6:,.0f} µs per request, {cpu_seconds * 1e6:,.0f} µs CPU"
-                )
-                continue
-            print(report(name, seconds, sampled(call, args.requests)), end="\n\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        (workdir / "data").mkdir()
+        with fresh_database(workdir / "data") as (url, database):
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS})
+            migrate(app)
+            data = build(app, SCALES[args.scale])
+            with app.app_context():
+                db.engine.dispose()
+            env = clean_environment(
+                DATABASE_URL=url,
+                **SETTINGS,
+                FLASK_SESSION_COOKIE_SECURE="false",
+                FLASK_RATELIMIT_CARDS_PER_USER="1000000000 per minute",
+            )
+            floor_app = "bench.floors:authenticated_floor()"
+            with (
+                gunicorn(workdir, env, workers=1) as site,
+                gunicorn(workdir, env, workers=1, app=floor_app) as floor,
+            ):
+                auth = {"Cookie": session_cookie(site, data.viewer)}
+                targets = {
+                    "authenticated floor": (floor, "/floor", auth),
+                    "card (ordinary user)": (
+                        site,
+                        f"/user/{data.ordinary}/popup",
+                        {**auth, **HTMX},
+                    ),
+                    "feed, first page": (site, "/", auth),
+                }
+                print(f"{database}, dataset {args.scale}, gunicorn with 1 worker\n")
+                for name, (server, path, headers) in targets.items():
+                    pid = server.pids_of_workers()[0]
+                    parts = profile_endpoint(server.url + path, headers, pid, args.seconds)
+                    print(report(name, parts), end="\n\n", flush=True)
     return 0
 
 
