@@ -8,6 +8,7 @@ app and script root, and the name is put in between, percent-encoded like url_fo
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from flask import current_app
@@ -15,6 +16,7 @@ from flask import request
 from flask import url_for
 
 PLACEHOLDER = "NAME-PLACEHOLDER"
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 # What Werkzeug's string converter leaves unescaped (WHATWG's path-segment set).
 PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"
 _shapes: dict[tuple[int, str, str], tuple[str, str]] = {}  # (app, script root, endpoint)
@@ -28,4 +30,7 @@ def user_url(endpoint: str, name: str, argument: str = "username") -> str:
         built = url_for(endpoint, **{argument: PLACEHOLDER})
         prefix, _, suffix = built.partition(PLACEHOLDER)
         shape = _shapes[key] = (prefix, suffix)
-    return f"{shape[0]}{quote(name, safe=PATH_SEGMENT_SAFE)}{shape[1]}"
+    # Names are ASCII letters, digits and underscores, which quote() returns unchanged;
+    # skipping it for them saves a call per link (three links a comment, sixty a page).
+    encoded = name if PLAIN_NAME.fullmatch(name) else quote(name, safe=PATH_SEGMENT_SAFE)
+    return f"{shape[0]}{encoded}{shape[1]}"
