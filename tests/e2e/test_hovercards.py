@@ -365,20 +365,37 @@ def test_loading_state_has_the_card_size(feed: Page, live_server: LiveServer) ->
     assert loaded["x"] == loading["x"]
 
 
-def test_screenshot_of_an_open_card(feed: Page, tmp_path: Path) -> None:
-    """The README's picture. UPDATE_SCREENSHOT=1 writes it to docs/; otherwise tmp."""
-    feed.set_viewport_size({"width": 800, "height": 760})
-    name_link(feed, "bob").hover()
-    open_card(feed)
-    # Past Tippy's fade-in, so the picture shows the card as a person sees it.
-    expect(feed.locator(CARD)).to_have_css("opacity", "1")
-    target = (
-        ROOT / "docs" / "hovercard.png"
-        if os.environ.get("UPDATE_SCREENSHOT")
-        else tmp_path / "hovercard.png"
-    )
-    target.parent.mkdir(exist_ok=True)
-    feed.screenshot(path=str(target))
+@pytest.mark.parametrize(
+    ("scheme", "filename"), [("light", "hovercard.png"), ("dark", "hovercard-dark.png")]
+)
+def test_screenshot_of_an_open_card(
+    scheme: str,
+    filename: str,
+    browser: Browser,
+    live_server: LiveServer,
+    console_errors: ConsoleErrors,
+    people: dict[str, int],
+    tmp_path: Path,
+) -> None:
+    """The README's pictures, light and dark. UPDATE_SCREENSHOT=1 writes them to docs/;
+    otherwise tmp."""
+    with browser_page(
+        browser,
+        live_server,
+        console_errors,
+        color_scheme=scheme,
+        viewport={"width": 800, "height": 760},
+    ) as page:
+        log_in(page, "alice", PASSWORD)
+        name_link(page, "bob").hover()
+        open_card(page)
+        # Past Tippy's fade-in, so the picture shows the card as a person sees it.
+        expect(page.locator(CARD)).to_have_css("opacity", "1")
+        target = (
+            ROOT / "docs" / filename if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / filename
+        )
+        target.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(target))
     assert target.read_bytes().startswith(b"\x89PNG")
 
 
