@@ -76,3 +76,13 @@ def update_about_me(user: User, about_me: str) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+def update_card_setting(user: User, show_hovercards: bool) -> None:
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(show_hovercards=show_hovercards)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
