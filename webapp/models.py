@@ -13,6 +13,7 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -64,6 +65,9 @@ class User(UserMixin, db.Model):
     post_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     follower_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     following_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Settings > Profile cards. Loaded with the session's user on every request (the name
+    # links of a page depend on it), so reading it costs no statement.
+    show_hovercards: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     posts: Mapped[list[Post]] = relationship(
         back_populates="author", passive_deletes=True, lazy="raise_on_sql"

@@ -1,16 +1,25 @@
 // Hoverfeed's only first-party script: generic glue between htmx and Tippy.js.
 //
-// A link marked `data-hovercard` carries its own htmx attributes (hx-get, hx-trigger) that
-// fetch a fragment when the pointer enters it or it gets keyboard focus. This file shows
-// that fragment in a Tippy popover: one DOM node per fragment URL, filled by htmx (never an
-// HTML string handed to Tippy), shared by every link to the same URL, and not fetched again
+// A link marked `data-hovercard` carries its own htmx attributes (hx-get, and hx-trigger on
+// "hovercard:intent" and focus) that fetch a fragment when a person points at it or it gets
+// keyboard focus. This file says when a person points (see "Intent" below) and shows that
+// fragment in a Tippy popover: one DOM node per fragment URL, filled by htmx (never an HTML
+// string handed to Tippy), shared by every link to the same URL, and not fetched again
 // while fresh. It also works for links that htmx adds to the page later.
 (function () {
   "use strict";
 
   // How long a fetched card is reused without asking again; matches its Cache-Control.
   var FRESH_MS = 60 * 1000;
+  // What a link hears when a person points at it: its hx-trigger and its Tippy trigger.
+  var INTENT = "hovercard:intent";
+  // Two pointer positions closer than this (CSS pixels) are the same spot: an event repeated
+  // where the pointer already is can come back a few thousandths of a pixel off.
+  var SAME_SPOT = 0.5;
+  var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
   var cards = new Map(); // fragment URL -> { node, loadedAt, loading }
+  var active = null; // the Tippy instance last asked to open (one card at a time)
+  var quiet = null; // an instance that must not open while its name gets focus back
 
   function element(tag, className, text, role) {
     var node = document.createElement(tag);
@@ -38,39 +47,128 @@
     return elt && elt.hasAttribute && elt.hasAttribute("data-hovercard");
   }
 
-  // Escape closes the open card, as for any non-modal popup.
-  var hideOnEsc = {
-    name: "hideOnEsc",
-    defaultValue: true,
-    fn: function (instance) {
-      function onKeyDown(event) {
-        if (event.key === "Escape") instance.hide();
-      }
-      return {
-        onShow: function () { document.addEventListener("keydown", onKeyDown); },
-        onHide: function () { document.removeEventListener("keydown", onKeyDown); },
-      };
+  function closestHovercard(elt) {
+    return elt && elt.closest ? elt.closest("[data-hovercard]") : null;
+  }
+
+  // Intent follows the pointer, not the page. After a scroll, a layout shift or content
+  // swapped in, the browser updates hover where the pointer already is (mouseover and
+  // mouseenter, and Chromium may add a mousemove on the same spot): content moving under a
+  // still pointer is not a person pointing. So a name hears INTENT only from a pointermove
+  // that really moved and landed on it, once until the pointer leaves it; then htmx fetches
+  // the card while Tippy waits out its delay. The first move seen on a page only says where
+  // the pointer is: the page may have loaded under a pointer resting on a name.
+  var lastSpot = null; // the pointer's last position, in viewport coordinates
+  var pointedAt = null; // the name a person moved onto and has not left
+
+  document.addEventListener(
+    "pointermove",
+    function (event) {
+      // No hover on a touch screen: a tap on a name follows the link.
+      if (event.pointerType === "touch") return;
+      var moved =
+        lastSpot !== null &&
+        (Math.abs(event.clientX - lastSpot.x) >= SAME_SPOT ||
+          Math.abs(event.clientY - lastSpot.y) >= SAME_SPOT);
+      lastSpot = { x: event.clientX, y: event.clientY };
+      var link = closestHovercard(event.target);
+      if (link === pointedAt) return;
+      // A different name (or none) under a pointer that did not move got there by itself.
+      pointedAt = moved ? link : null;
+      if (pointedAt) pointedAt.dispatchEvent(new CustomEvent(INTENT));
     },
-  };
+    { capture: true, passive: true }
+  );
+
+  // Scrolling moves the page under the pointer: a card the pointer opened (or is about to)
+  // closes, and a name that lands under the pointer waits for a real move. A card the
+  // keyboard is on stays: focusing a name near the edge scrolls it into view, and Popper
+  // keeps the card beside its name.
+  document.addEventListener(
+    "scroll",
+    function (event) {
+      pointedAt = null;
+      if (!active || active.popper.contains(event.target)) return;
+      var focused = document.activeElement;
+      var keyboardOnIt =
+        focused &&
+        focused.matches(":focus-visible") &&
+        (focused === active.reference || active.popper.contains(focused));
+      if (keyboardOnIt) return;
+      active.clearDelayTimeouts();
+      active.hide();
+    },
+    { capture: true, passive: true }
+  );
+
+  // Escape closes the card, as for any non-modal popup. When focus was inside the card it
+  // goes back to the name that opened it (not to the top of the page), which must not open
+  // the card again.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !active) return;
+    var instance = active;
+    instance.clearDelayTimeouts();
+    if (!instance.state.isVisible) return;
+    var focusWasInside = instance.popper.contains(document.activeElement);
+    instance.hide();
+    if (focusWasInside) {
+      quiet = instance; // Tippy opens on focus synchronously, inside focus()
+      instance.reference.focus();
+      quiet = null;
+    }
+  });
+
+  // Tab past the card's last control closes it. (Tippy closes it when the name loses focus
+  // to anything but the card; Tab and Shift+Tab between the name and the card keep it open,
+  // the card coming right after its name in the page.)
+  document.addEventListener("focusout", function (event) {
+    var to = event.relatedTarget;
+    if (!active || !active.state.isVisible || !to) return;
+    var popper = active.popper;
+    if (popper.contains(event.target) && !popper.contains(to) && to !== active.reference) {
+      active.hide();
+    }
+  });
+
+  // prefers-reduced-motion: the card appears and goes without its fade. (Tippy's duration,
+  // not CSS: Tippy waits for the end of a transition it was told about before removing a
+  // card, so a transition switched off in CSS would leave closed cards in the page.)
+  function cardDuration() {
+    return reducedMotion.matches ? 0 : tippy.defaultProps.duration;
+  }
+
+  reducedMotion.addEventListener("change", function () {
+    document.querySelectorAll("[data-hovercard]").forEach(function (link) {
+      if (link._tippy) link._tippy.setProps({ duration: cardDuration() });
+    });
+  });
 
   function attach(link) {
     if (link._tippy) return;
-    tippy(link, {
+    var instance = tippy(link, {
       content: "",
       allowHTML: false,
-      interactive: true,
+      interactive: true, // appended right after the name, so Tab goes from the name into it
       interactiveBorder: 12,
-      delay: [400, 200], // hover intent in, grace period out
-      trigger: "mouseenter focus",
+      delay: [400, 200], // hover intent in, grace period out (keyboard focus: none)
+      duration: cardDuration(),
+      trigger: INTENT + " focus",
       touch: false, // a tap on a name follows the link to the profile
       placement: "bottom-start",
       maxWidth: "none",
       theme: "hovercard",
       role: null, // the card node itself is the dialog
       aria: { content: null, expanded: "auto" },
-      plugins: [hideOnEsc],
+      onTrigger: function (instance) {
+        active = instance;
+      },
       onShow: function (instance) {
-        tippy.hideAll({ exclude: instance, duration: 0 }); // one card at a time
+        if (instance === quiet) return false;
+        // One card at a time, at once: any other, open or still fading out, goes now.
+        document.querySelectorAll("[data-tippy-root]").forEach(function (root) {
+          var other = root._tippy;
+          if (other && other !== instance && isHovercard(other.reference)) other.unmount();
+        });
         var card = cardFor(link);
         instance.setContent(card.node);
         link.setAttribute("aria-controls", card.node.id);
@@ -79,6 +177,13 @@
         link.removeAttribute("aria-controls");
       },
     });
+    // Tippy closes on mouseleave only for its own "mouseenter" trigger: the same here, from
+    // the name and from the card (the pointer may cross into the card and out again).
+    function leave(event) {
+      instance.hideWithInteractivity(event);
+    }
+    link.addEventListener("mouseleave", leave);
+    instance.popper.addEventListener("mouseleave", leave);
   }
 
   htmx.onLoad(function (root) {
@@ -97,9 +202,18 @@
     card.loading = true;
   });
 
+  // Focus inside a card when htmx replaces the part holding it (Follow becomes Unfollow).
+  var focusInSwap = false;
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var link = event.detail.elt;
-    if (!isHovercard(link)) return;
+    if (!isHovercard(link)) {
+      var target = event.detail.target;
+      focusInSwap = Boolean(
+        target && target.closest("[data-tippy-root]") && target.contains(document.activeElement)
+      );
+      return;
+    }
     var card = cardFor(link);
     var ok = event.detail.xhr.status < 400;
     card.loading = false;
@@ -111,11 +225,22 @@
     event.detail.swapOverride = "innerHTML";
   });
 
+  // htmx fires this on what it swapped in: a card's node, or a part of an open card.
   document.addEventListener("htmx:afterSwap", function (event) {
-    var link = event.detail.elt;
-    if (isHovercard(link) && link._tippy && link._tippy.popperInstance) {
-      link._tippy.popperInstance.update(); // new content, new size
+    var swapped = event.detail.elt;
+    var popper = swapped.closest && swapped.closest("[data-tippy-root]");
+    if (!popper || !popper._tippy) return;
+    if (popper._tippy.popperInstance) popper._tippy.popperInstance.update(); // new size
+    // The control that had focus is gone with the old part: without this, focus would fall
+    // to the top of the page and Escape could no longer bring it back to the name.
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (focusInSwap && lost) {
+      var control = swapped.querySelector(
+        "button, [href], input:not([type=hidden]), select, textarea"
+      );
+      if (control) control.focus();
     }
+    focusInSwap = false;
   });
 
   // A form whose request was refused (429 too many, 400 out of date, 404 gone...) gets the

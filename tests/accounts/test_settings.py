@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 from tests.conftest import HTMX
 from tests.conftest import PASSWORD
 from tests.conftest import AuthActions
+from tests.conftest import QueryCounter
 from tests.conftest import add_posts
 from tests.conftest import csrf_token
 from tests.conftest import make_app
@@ -124,7 +125,7 @@ def test_the_header_links_to_settings(client: FlaskClient, member: FlaskClient) 
 
 def test_the_page_has_every_section(member: FlaskClient) -> None:
     html = member.get("/settings").get_data(as_text=True)
-    for section in ("profile", "password", "email", "sessions", "data", "delete"):
+    for section in ("profile", "cards", "password", "email", "sessions", "data", "delete"):
         assert f'id="{section}"' in html
         assert f'href="#{section}"' in html
 
@@ -152,6 +153,8 @@ def test_every_label_names_its_own_input(member: FlaskClient) -> None:
 SECTION_FORMS = [
     # (section, path, form data, what the section says after success)
     ("profile", "/settings/profile", {"about_me": "Tea and hover cards"}, "Your profile is saved."),
+    ("cards", "/settings/cards", {}, "Profile cards are off"),  # an unticked box is not sent
+    ("cards", "/settings/cards", {"show_hovercards": "y"}, "Profile cards are on."),
     ("password", "/settings/password", password_change(), "Your password is changed."),
     (
         "email",
@@ -198,6 +201,74 @@ def test_the_profile_section_stores_the_text(app: Flask, alice: int, member: Fla
     )
     assert stored_user(app).about_me == "Tea <b>&</b>"
     assert "Tea &lt;b&gt;&amp;&lt;/b&gt;" in html  # shown back in the form, escaped
+
+
+# Profile cards ------------------------------------------------------------------------------
+
+CARD_MARKERS = ("data-hovercard", 'hx-get="/user/', "aria-haspopup")
+
+
+def name_links(html: str) -> list[str]:
+    """Every username link in the comments of a page or fragment."""
+    return re.findall(r'<a class="user-link"[^>]*>', html)
+
+
+def checkbox(html: str) -> str:
+    """The profile-card switch's <input> tag."""
+    return re.search(r'<input[^>]*id="show_hovercards"[^>]*>', html).group(0)
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_the_cards_switch_is_stored_and_decides_how_names_link(
+    app: Flask, alice: int, member: FlaskClient, htmx: bool
+) -> None:
+    add_posts(app, make_user(app, "bob"), ["bob's comment"])
+    assert stored_user(app).show_hovercards  # on, until its owner says otherwise
+    post_settings(member, "/settings/cards", {}, htmx=htmx)
+    assert not stored_user(app).show_hovercards
+    assert "checked" not in checkbox(member.get("/settings").get_data(as_text=True))
+    token = csrf_token(member, "/")
+    posted = member.post("/", data={"body": "mine"}, headers={**HTMX, "X-CSRFToken": token})
+    pages = [
+        member.get("/").get_data(as_text=True),
+        member.get("/user/bob").get_data(as_text=True),
+        posted.get_data(as_text=True),
+    ]
+    for html in pages:
+        links = name_links(html)
+        assert links, html[:300]
+        # A plain link to the profile: no card marker, no htmx, so nothing to fetch a card.
+        assert all(marker not in link for link in links for marker in CARD_MARKERS), links
+        assert all(" hx-" not in link for link in links), links
+
+    post_settings(member, "/settings/cards", {"show_hovercards": "y"}, htmx=htmx)
+    assert stored_user(app).show_hovercards
+    assert "checked" in checkbox(member.get("/settings").get_data(as_text=True))
+    links = name_links(member.get("/").get_data(as_text=True))
+    assert links and all('hx-trigger="hovercard:intent, focus"' in link for link in links)
+
+
+def test_the_cards_switch_needs_the_csrf_token(app: Flask, alice: int, member: FlaskClient) -> None:
+    assert member.post("/settings/cards", data={}).status_code == 400
+    assert member.post("/settings/cards", data={}, headers=HTMX).status_code == 400
+    assert stored_user(app).show_hovercards
+
+
+def test_the_feed_costs_the_same_with_cards_on_or_off(
+    app: Flask, alice: int, member: FlaskClient, count_queries: QueryCounter
+) -> None:
+    """The switch comes with the user the session loads: reading it is no extra statement."""
+    add_posts(app, make_user(app, "bob"), [f"comment {n}" for n in range(5)])
+    member.get("/")  # "last seen" is recorded here, not during the measurement
+    measured = {}
+    for on in (True, False):
+        post_settings(member, "/settings/cards", {"show_hovercards": "y"} if on else {}, True)
+        for path in ("/", "/user/bob"):
+            count_queries.statements.clear()
+            assert member.get(path).status_code == 200
+            measured[on, path] = count_queries.count
+    assert measured[True, "/"] == measured[False, "/"]
+    assert measured[True, "/user/bob"] == measured[False, "/user/bob"]
 
 
 # Errors: inline with htmx, the whole page without ------------------------------------------
@@ -378,6 +449,7 @@ def test_your_data_is_a_json_attachment(app: Flask, alice: int) -> None:
     profile = data["profile"]
     assert profile["username"] == "alice" and profile["email"] == "alice@example.com"
     assert profile["email_confirmed_at"] is None
+    assert profile["show_hovercards"] is True
     user = stored_user(app)
     with app.app_context():
         token_hashes = list(db.session.scalars(select(UserSession.token_hash)))

@@ -53,7 +53,7 @@ def test_feed_item_shows_avatar_link_time_and_escaped_text(app: Flask, client: F
     item = item[: item.index("</article>")]
     assert '<img class="avatar" src="/avatar/bob.svg"' in item
     assert 'href="/user/Bob"' in item and 'hx-get="/user/Bob/popup"' in item
-    assert 'hx-trigger="mouseenter, focus"' in item
+    assert 'hx-trigger="hovercard:intent, focus"' in item and "data-hovercard" in item
     assert re.search(
         r'<time datetime="\d{4}-\d\d-\d\dT[^"]+\+00:00" title="[^"]+ UTC">just now</time>', item
     )

@@ -261,3 +261,84 @@ def test_upgrade_with_data_keeps_every_account_working(
             connection.execute(
                 sa.insert(post).values(body="orphan", timestamp=utcnow(), user_id=999)
             )
+
+
+#: The revision before the profile-card switch (`user.show_hovercards`).
+BEFORE_CARD_SWITCH = "b7e1c2d4a9f0"
+
+
+def test_accounts_from_before_the_card_switch_have_cards_on(empty_app: Flask) -> None:
+    config = alembic_config(empty_app)
+    command.upgrade(config, BEFORE_CARD_SWITCH)
+    user = sa.table(
+        "user",
+        sa.column("id", sa.Integer),
+        sa.column("username", sa.String),
+        sa.column("username_canon", sa.String),
+        sa.column("username_skeleton", sa.String),
+        sa.column("email", sa.String),
+        sa.column("password_hash", sa.String),
+        sa.column("about_me", sa.String),
+        sa.column("created_at", UTCDateTime()),
+        sa.column("last_seen", UTCDateTime()),
+        sa.column("post_count", sa.Integer),
+        sa.column("follower_count", sa.Integer),
+        sa.column("following_count", sa.Integer),
+    )
+    now = utcnow()
+    with empty_app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(user),
+            [
+                {
+                    "id": number,
+                    "username": name,
+                    "username_canon": name,
+                    "username_skeleton": username_skeleton(name),
+                    "email": f"{name}@example.com",
+                    "password_hash": hash_password(old_password(name)),
+                    "about_me": "",
+                    "created_at": now,
+                    "last_seen": now,
+                    "post_count": 0,
+                    "follower_count": 0,
+                    "following_count": 0,
+                }
+                for number, name in enumerate(["dora", "erin"], start=1)
+            ],
+        )
+
+    def switches() -> list[bool]:
+        with empty_app.app_context():
+            return list(db.session.scalars(select(User.show_hovercards).order_by(User.id)))
+
+    command.upgrade(config, "head")
+    command.check(config)
+    assert switches() == [True, True]
+    # Down and up again: the column goes, and comes back on for everyone.
+    command.downgrade(config, BEFORE_CARD_SWITCH)
+    with empty_app.app_context(), db.engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("user")}
+    assert "show_hovercards" not in columns and "username" in columns
+    command.upgrade(config, "head")
+    assert switches() == [True, True]
+    # A row written without the column (as by an older release still running during a
+    # deploy) gets the server's default.
+    with empty_app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(user).values(
+                id=3,
+                username="finn",
+                username_canon="finn",
+                username_skeleton="finn",
+                email="finn@example.com",
+                password_hash="x",
+                about_me="",
+                created_at=now,
+                last_seen=now,
+                post_count=0,
+                follower_count=0,
+                following_count=0,
+            )
+        )
+    assert switches() == [True, True, True]

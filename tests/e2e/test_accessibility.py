@@ -31,6 +31,7 @@ from tests.e2e.conftest import log_in
 from tests.e2e.test_hovercards import CARD
 from tests.e2e.test_hovercards import name_link
 from tests.e2e.test_hovercards import open_card
+from tests.e2e.test_hovercards import point_at
 from webapp.core.extensions import db
 from webapp.models import User
 
@@ -143,7 +144,7 @@ def feed(visit: Visit) -> None:
 
 def feed_with_an_open_card(visit: Visit) -> None:
     log_in(visit.page, "alice", PASSWORD)
-    name_link(visit.page, "bob").hover()
+    point_at(visit.page, name_link(visit.page, "bob"))
     open_card(visit.page)
     # Past Tippy's fade-in: half-transparent text would fail the contrast rule.
     expect(visit.page.locator(CARD)).to_have_css("opacity", "1")
@@ -152,7 +153,7 @@ def feed_with_an_open_card(visit: Visit) -> None:
 def feed_with_a_loading_card(visit: Visit) -> None:
     log_in(visit.page, "alice", PASSWORD)
     visit.server.delays["/user/bob/popup"] = LOADING_SECONDS
-    name_link(visit.page, "bob").hover()
+    point_at(visit.page, name_link(visit.page, "bob"))
     expect(visit.page.locator(CARD)).to_contain_text("Loading")
     expect(visit.page.locator(CARD)).to_have_css("opacity", "1")
 
@@ -163,7 +164,7 @@ def feed_with_a_card_error(visit: Visit) -> None:
         db.session.execute(delete(User).where(User.id == visit.people["carol"]))
         db.session.commit()
     visit.console_errors.expect_status(404, "/user/carol/popup")
-    name_link(visit.page, "carol").hover()
+    point_at(visit.page, name_link(visit.page, "carol"))
     expect(visit.page.locator(CARD)).to_contain_text("There is no user by that name.")
     expect(visit.page.locator(CARD)).to_have_css("opacity", "1")
 

@@ -52,6 +52,7 @@ def export(user: CurrentUser) -> dict[str, Any]:
             "about_me": user.about_me,
             "created_at": when(user.created_at),
             "last_seen": when(user.last_seen),
+            "show_hovercards": user.show_hovercards,
         },
         "comments": [
             {"id": id, "body": body, "posted_at": when(timestamp)}

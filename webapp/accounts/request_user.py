@@ -39,6 +39,7 @@ class CurrentUser:
     about_me: str
     created_at: datetime
     last_seen: datetime
+    show_hovercards: bool
     current_session: CurrentSession
 
     # What Flask-Login asks of a user object.

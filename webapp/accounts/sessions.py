@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -114,6 +115,12 @@ def load_user(request: Request) -> CurrentUser | None:
         g.auth_cookie = None
         return None
     return CurrentUser(*row[:SESSION_COLUMNS_START], CurrentSession(*row[SESSION_COLUMNS_START:]))
+
+
+def remember_stored(**columns: object) -> None:
+    """Make the rest of this request see what its view just stored in the user row (the
+    request's CurrentUser is a snapshot read before)."""
+    g._login_user = replace(current_user._get_current_object(), **columns)
 
 
 def current_account() -> User:

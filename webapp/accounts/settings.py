@@ -1,9 +1,10 @@
 """Blueprint: the settings page, one section per concern.
 
-Profile, Password, E-mail, Sessions, Your data, Delete account. Each section's form posts
-with htmx and gets back only that section (its errors inline, status 422); without
-JavaScript each is an ordinary POST, redirect, GET. Other features add sections by adding a
-block to templates/settings/index.html and a view here that answers with `section()`.
+Profile, Profile cards, Password, E-mail, Sessions, Your data, Delete account. Each
+section's form posts with htmx and gets back only that section (its errors inline, status
+422); without JavaScript each is an ordinary POST, redirect, GET. Other features add
+sections by adding a block to templates/settings/index.html and a view here that answers
+with `section()`.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ from webapp.accounts.sessions import end_current_session
 from webapp.accounts.sessions import end_session
 from webapp.accounts.sessions import end_sessions
 from webapp.accounts.sessions import live_sessions
+from webapp.accounts.sessions import remember_stored
 from webapp.accounts.sessions import start_session
 from webapp.core.extensions import db
 from webapp.core.htmx import is_htmx
 from webapp.core.mail import MailNotSent
+from webapp.people.forms import CardSettingsForm
 from webapp.people.forms import EditProfileForm
 from webapp.people.profiles import update_about_me
+from webapp.people.profiles import update_card_setting
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -57,8 +61,11 @@ def page_context(**overrides: Any) -> dict[str, Any]:
     """Everything the page shows, with fresh forms unless a view passes its own."""
     profile_form = EditProfileForm(formdata=None)
     profile_form.about_me.data = current_user.about_me
+    cards_form = CardSettingsForm(formdata=None)
+    cards_form.show_hovercards.data = current_user.show_hovercards
     context: dict[str, Any] = {
         "profile_form": profile_form,
+        "cards_form": cards_form,
         "password_form": ChangePasswordForm(formdata=None),
         "email_form": ChangeEmailForm(formdata=None),
         "action_form": ActionForm(formdata=None),
@@ -102,6 +109,22 @@ def profile() -> Response:
     update_about_me(current_user.id, form.about_me.data)
     # The form holds what was just stored (current_user is this request's snapshot).
     return section("profile", notice="Your profile is saved.", profile_form=form)
+
+
+@bp.route("/cards", methods=["POST"])
+@login_required
+def cards() -> Response:
+    form = CardSettingsForm()
+    if not form.validate_on_submit():
+        return section("cards", 422, problem="The form was out of date. Please try again.")
+    update_card_setting(current_user.id, form.show_hovercards.data)
+    # The rest of this request shows the setting just stored.
+    remember_stored(show_hovercards=form.show_hovercards.data)
+    if current_user.show_hovercards:
+        notice = "Profile cards are on."
+    else:
+        notice = "Profile cards are off: names are plain links to profiles."
+    return section("cards", notice=notice)
 
 
 @bp.route("/password", methods=["POST"])

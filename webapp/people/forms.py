@@ -1,7 +1,8 @@
-"""The profile form."""
+"""The profile form and the profile-card switch."""
 
 from __future__ import annotations
 
+from wtforms import BooleanField
 from wtforms import Field
 from wtforms import SubmitField
 from wtforms import TextAreaField
@@ -34,3 +35,11 @@ class EditProfileForm(TextForm):
         problem = invisible_character_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+
+class CardSettingsForm(TextForm):
+    """Settings > Profile cards. An unticked box is not sent at all, so a post without the
+    field turns the cards off."""
+
+    show_hovercards = BooleanField("Show profile cards when I hover a name")
+    submit = SubmitField("Save")

@@ -77,3 +77,13 @@ def update_about_me(user_id: int, about_me: str) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+def update_card_setting(user_id: int, show_hovercards: bool) -> None:
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(show_hovercards=show_hovercards)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
