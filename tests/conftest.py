@@ -240,7 +240,10 @@ def make_user(app: Flask, username: str, about_me: str = "", email: str | None =
 
 def add_posts(app: Flask, user_id: int, bodies: list[str], timestamp=None) -> list[int]:
     """Comments by one user, through the same service the feed uses."""
+    from sqlalchemy import update
+
     from webapp.conversation.posts import create_post
+    from webapp.models import Post
     from webapp.models import User
 
     ids = []
@@ -248,7 +251,9 @@ def add_posts(app: Flask, user_id: int, bodies: list[str], timestamp=None) -> li
         for body in bodies:
             post = create_post(db.session.get(User, user_id), body)
             if timestamp is not None:
-                post.timestamp = timestamp
+                db.session.execute(
+                    update(Post).where(Post.id == post.id).values(timestamp=timestamp)
+                )
                 db.session.commit()
             ids.append(post.id)
     return ids

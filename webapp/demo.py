@@ -2,7 +2,13 @@
 
 Rows go in with bulk INSERTs (one statement per batch, not one ORM object per row) and the
 counter columns are computed once at the end from the rows themselves, so the result is
-consistent by construction and 100,000 comments take seconds.
+consistent by construction and 100,000 comments take seconds. Mentions are found in the
+stored texts afterwards by the same rules as when a user saves one.
+
+What a visitor meets first is arranged, not left to chance: the newest comments are by the
+first few users (the "circle"), mention each other and link to documentation; the circle's
+about-me texts mention each other; and the circle and `demo` all follow one another. So the
+first card hovered in `serve` shows mentions, a link's neighbour and mutual follows.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import random
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 
 from sqlalchemy import func
@@ -20,11 +27,14 @@ from sqlalchemy import update
 
 from webapp.accounts.identity import username_skeleton
 from webapp.accounts.passwords import hash_password
+from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
 from webapp.models import Post
 from webapp.models import User
+from webapp.models import about_me_mention
 from webapp.models import follow
+from webapp.models import post_mention
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "hoverfeed-demo"
@@ -112,6 +122,38 @@ CLOSERS = [
 ]
 
 
+# About one comment in five mentions someone ({name}), and one in ten links somewhere.
+MENTIONING = [
+    "Pairing with @{name} on {topic} today.",
+    "@{name} finally explained {topic} to me. Thanks!",
+    "Ask @{name} about {topic}: they wrote the notes.",
+    "Reviewing @{name}'s patch for {topic}.",
+]
+LINKING = [
+    "Good read on {topic}: {url}",
+    "Bookmarking {url} for later.",
+    "The docs say it best: {url} (via @{name})",
+]
+CIRCLE_LINKING = "The docs say it best: {url} (via @{name})"  # a link and a mention
+URLS = [
+    "https://htmx.org/docs/",
+    "https://atomiks.github.io/tippyjs/v6/all-props/",
+    "https://flask.palletsprojects.com/en/stable/patterns/",
+    "https://docs.sqlalchemy.org/en/20/orm/queryguide/select.html",
+    "https://alembic.sqlalchemy.org/en/latest/batch.html",
+    "https://www.postgresql.org/docs/current/indexes-multicolumn.html",
+    "https://cheatsheetseries.owasp.org/cheatsheets/Content_Security_Policy_Cheat_Sheet.html",
+]
+ABOUT_MENTIONING = [
+    "Pairs with @{name} on most things.",
+    "Maintains the docs with @{name}. Say hi!",
+    "Learning {topic} from @{name}.",
+]
+CIRCLE_SIZE = 5  # the first users after `demo`
+# The circle's comments are the newest, a few minutes apart; the others are older than this.
+CIRCLE_WINDOW = timedelta(hours=1)
+
+
 @dataclass
 class DemoSummary:
     users: int
@@ -129,6 +171,30 @@ def username(index: int) -> str:
 
 def comment(rng: random.Random) -> str:
     return f"{rng.choice(OPENERS)} {rng.choice(TOPICS)}.{rng.choice(CLOSERS)}"
+
+
+def varied_comment(rng: random.Random, names: list[str]) -> str:
+    """A comment that now and then mentions one of `names` or links to some docs."""
+    roll = rng.random()
+    if roll < 0.2:
+        return mentioning(rng, rng.choice(names))
+    if roll < 0.3:
+        return linking(rng, rng.choice(names))
+    return comment(rng)
+
+
+def mentioning(rng: random.Random, name: str) -> str:
+    return rng.choice(MENTIONING).format(name=name, topic=rng.choice(TOPICS))
+
+
+def linking(rng: random.Random, name: str) -> str:
+    return rng.choice(LINKING).format(name=name, topic=rng.choice(TOPICS), url=rng.choice(URLS))
+
+
+def about_me(rng: random.Random, names: list[str]) -> str:
+    if rng.random() < 0.15:
+        return rng.choice(ABOUT_MENTIONING).format(name=rng.choice(names), topic=rng.choice(TOPICS))
+    return rng.choice(ABOUT)
 
 
 def batches(rows: Iterator[dict], size: int = BATCH_SIZE) -> Iterator[list[dict]]:
@@ -156,6 +222,12 @@ def seed(
     # One hash for every demo account: hashing is deliberately slow, and these are demos.
     password_hash = hash_password(DEMO_PASSWORD)
     names = [DEMO_USERNAME] + [username(i) for i in range(users - 1)]
+    circle = names[1 : 1 + CIRCLE_SIZE]
+    abouts = {name: about_me(rng, names) for name in names}
+    for place, name in enumerate(circle):
+        abouts[name] = ABOUT_MENTIONING[place % len(ABOUT_MENTIONING)].format(
+            name=next_in(circle, place), topic=TOPICS[place]
+        )
     db.session.execute(
         insert(User),
         [
@@ -168,42 +240,113 @@ def seed(
                 "username_skeleton": username_skeleton(name),
                 "email": f"{name.casefold()}@demo.invalid",
                 "password_hash": password_hash,
-                "about_me": rng.choice(ABOUT),
+                "about_me": abouts[name],
                 "created_at": now - timedelta(days=rng.randint(30, 900)),
                 "last_seen": now - timedelta(minutes=rng.randint(1, 60 * 24 * 10)),
             }
             for name in names
         ],
     )
-    ids = list(db.session.scalars(select(User.id).where(User.username_canon.in_(names))))
+    rows = db.session.execute(
+        select(User.username_canon, User.id).where(User.username_canon.in_(names))
+    )
+    id_of = {canonical: user_id for canonical, user_id in rows}
+    ids = [id_of[name.casefold()] for name in names]
     progress(len(ids))
 
-    # A few prolific authors and a long tail, as in any real community.
-    weights = [1 / (rank + 1) for rank in range(len(ids))]
-    span = timedelta(weeks=weeks).total_seconds()
-    post_rows = (
-        {
-            "body": comment(rng),
-            "user_id": author,
-            "timestamp": now - timedelta(seconds=rng.uniform(0, span)),
-        }
-        for author in rng.choices(ids, weights=weights, k=comments)
-    )
-    for batch in batches(post_rows):
+    for batch in batches(post_rows(rng, now, weeks, comments, names, ids, circle)):
         db.session.execute(insert(Post), batch)
         progress(len(batch))
 
-    follow_rows = [
-        {"follower_id": follower, "followed_id": followed}
-        for follower in ids
-        for followed in rng.sample(ids, k=min(len(ids), rng.randint(0, 15)))
-        if followed != follower
-    ]
+    pairs = follow_pairs(rng, ids, [id_of[name.casefold()] for name in [DEMO_USERNAME, *circle]])
+    follow_rows = [{"follower_id": a, "followed_id": b} for a, b in sorted(pairs)]
     for batch in batches(iter(follow_rows)):
         db.session.execute(insert(follow), batch)
+    store_mentions(id_of)
     recount()
     db.session.commit()
     return DemoSummary(users=len(ids), comments=comments, follows=len(follow_rows))
+
+
+def post_rows(
+    rng: random.Random,
+    now: datetime,
+    weeks: int,
+    comments: int,
+    names: list[str],
+    ids: list[int],
+    circle: list[str],
+) -> Iterator[dict]:
+    """The circle's comments first (the newest, each mentioning the next member, every
+    other one with a link), then the rest, older, from a few prolific authors and a long
+    tail, as in any real community."""
+    author_of = dict(zip(names, ids, strict=True))
+    newest = circle[:comments]
+    for place, name in enumerate(newest):
+        mentioned = next_in(circle, place)
+        body = (
+            CIRCLE_LINKING.format(url=URLS[place % len(URLS)], name=mentioned)
+            if place % 2
+            else mentioning(rng, mentioned)
+        )
+        yield {
+            "body": body,
+            "user_id": author_of[name],
+            "timestamp": now - timedelta(minutes=4 * place + 2),
+        }
+    weights = [1 / (rank + 1) for rank in range(len(ids))]
+    oldest = timedelta(weeks=weeks).total_seconds()
+    newer = CIRCLE_WINDOW.total_seconds()
+    for author in rng.choices(ids, weights=weights, k=comments - len(newest)):
+        yield {
+            "body": varied_comment(rng, names),
+            "user_id": author,
+            "timestamp": now - timedelta(seconds=rng.uniform(newer, oldest)),
+        }
+
+
+def next_in(circle: list[str], place: int) -> str:
+    """Who the member at `place` mentions: the next one round the circle (or `demo`, in a
+    circle of one)."""
+    return circle[(place + 1) % len(circle)] if len(circle) > 1 else DEMO_USERNAME
+
+
+def follow_pairs(rng: random.Random, ids: list[int], circle: list[int]) -> set[tuple[int, int]]:
+    """(follower, followed): each user follows up to 15 others, about a third of follows
+    are returned (friends follow each other), and the circle all follow one another."""
+    pairs = {
+        (follower, followed)
+        for follower in ids
+        for followed in rng.sample(ids, k=min(len(ids), rng.randint(0, 15)))
+        if followed != follower
+    }
+    pairs |= {(followed, follower) for follower, followed in sorted(pairs) if rng.random() < 0.33}
+    pairs |= {(a, b) for a in circle for b in circle if a != b}
+    return pairs
+
+
+def store_mentions(id_of: dict[str, int]) -> None:
+    """Mention rows for the stored texts, found by the rules a saved text goes through."""
+    post_mentions = [
+        {"post_id": post_id, "user_id": id_of[name]}
+        for post_id, body in db.session.execute(
+            select(Post.id, Post.body).where(Post.body.contains("@"))
+        )
+        for name in mentioned_names(body)
+        if name in id_of
+    ]
+    for batch in batches(iter(post_mentions)):
+        db.session.execute(insert(post_mention), batch)
+    about_mentions = [
+        {"owner_id": owner_id, "user_id": id_of[name]}
+        for owner_id, text in db.session.execute(
+            select(User.id, User.about_me).where(User.about_me.contains("@"))
+        )
+        for name in mentioned_names(text)
+        if name in id_of
+    ]
+    for batch in batches(iter(about_mentions)):
+        db.session.execute(insert(about_me_mention), batch)
 
 
 def recount() -> None:

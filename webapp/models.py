@@ -1,4 +1,4 @@
-"""The data: users, their comments (posts) and who follows whom."""
+"""The data: users, their comments (posts), who follows whom and who mentions whom."""
 
 from __future__ import annotations
 
@@ -98,6 +98,27 @@ class Post(db.Model):
 
     def __repr__(self) -> str:
         return f"<Post {self.id} by {self.user_id}>"
+
+
+# Mentions are resolved when a text is saved: `@name` is a mention only if that account
+# existed then. The rows go with the mentioned account (ON DELETE CASCADE), so a deleted
+# account's mentions read as plain text again; pages read the names beside the texts.
+post_mention = Table(
+    "post_mention",
+    db.metadata,
+    Column("post_id", ForeignKey("post.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    # Deleting an account finds its mention rows by user_id.
+    Index("ix_post_mention_user_id", "user_id"),
+)
+about_me_mention = Table(
+    "about_me_mention",
+    db.metadata,
+    # The about-me's owner: a user has one about-me, so the owner names the text.
+    Column("owner_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_about_me_mention_user_id", "user_id"),
+)
 
 
 class UserSession(db.Model):

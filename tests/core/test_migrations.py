@@ -40,7 +40,15 @@ def test_upgrade_from_empty_downgrade_and_upgrade_again(empty_app: Flask) -> Non
     config = alembic_config(empty_app)
     assert tables(empty_app) == set()
     command.upgrade(config, "head")
-    assert tables(empty_app) == {"alembic_version", "user", "post", "follow", "user_session"}
+    assert tables(empty_app) == {
+        "alembic_version",
+        "user",
+        "post",
+        "follow",
+        "user_session",
+        "post_mention",
+        "about_me_mention",
+    }
     command.check(config)  # raises if the models and the revisions disagree
     command.downgrade(config, "base")
     assert tables(empty_app) == {"alembic_version"}

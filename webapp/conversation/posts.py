@@ -1,4 +1,4 @@
-"""Comments: writing one, and reading pages of them."""
+"""Comments: writing one (with its mentions), and reading pages of them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from sqlalchemy import tuple_
 from sqlalchemy import update
 
 from webapp.accounts.request_user import Account
+from webapp.conversation.mentions import post_mentions_column
+from webapp.conversation.mentions import resolve
+from webapp.conversation.mentions import save_post_mentions
+from webapp.conversation.mentions import usernames
+from webapp.conversation.mentions import usernames_of
+from webapp.conversation.segments import Segment
+from webapp.conversation.segments import segment
 from webapp.core.database import request_connection
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
@@ -37,8 +44,10 @@ def body_problem(body: str) -> str | None:
     return invisible_character_problem(body)
 
 
-def create_post(author: Account, body: str) -> Post:
-    """Store a comment and count it, in one transaction: the count never drifts."""
+def create_post(author: Account, body: str) -> PostView:
+    """Store a comment, the accounts it mentions, and its count, in one transaction: the
+    count never drifts. Returns the comment as pages show it."""
+    mentioned = resolve(body)  # first: it locks the mentioned accounts (see resolve)
     post = Post(body=body, user_id=author.id)
     db.session.add(post)
     db.session.execute(
@@ -47,8 +56,17 @@ def create_post(author: Account, body: str) -> Post:
         .values(post_count=User.post_count + 1)
         .execution_options(synchronize_session=False)
     )
+    save_post_mentions(post.id, mentioned)
+    # Read before the commit expires them: afterwards each would cost a query.
+    view = PostView(
+        post.id,
+        post.body,
+        post.timestamp,
+        Author(author.username, author.username_canon),
+        usernames_of(mentioned),
+    )
     db.session.commit()
-    return post
+    return view
 
 
 class Author(NamedTuple):
@@ -64,22 +82,31 @@ class PostView(NamedTuple):
     body: str
     timestamp: datetime
     author: Author
+    # The usernames of the accounts the comment mentions that still exist.
+    mentioned: frozenset[str]
 
-    @classmethod
-    def of(cls, post: Post, author: Account) -> PostView:
-        return cls(
-            post.id, post.body, post.timestamp, Author(author.username, author.username_canon)
-        )
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        return segment(self.body, self.mentioned)
 
 
 @cache
 def page_query(by_user: bool, after_cursor: bool) -> Select:
     """The page statement, built once per shape; each request only binds its values.
 
-    The authors come in the same statement (a join), so a page is one query whoever wrote
-    it; one row more than a page tells whether there is a next page, without a COUNT.
+    The authors come in the same statement (a join), and so do the names each comment
+    mentions (a subquery per row, on the mention table's primary key), so a page is one
+    query whoever wrote it and whoever it mentions; one row more than a page tells whether
+    there is a next page, without a COUNT.
     """
-    statement = select(Post.id, Post.body, Post.timestamp, User.username, User.username_canon)
+    statement = select(
+        Post.id,
+        Post.body,
+        Post.timestamp,
+        User.username,
+        User.username_canon,
+        post_mentions_column(Post.id),
+    )
     statement = statement.join(User, Post.user_id == User.id)
     if by_user:
         statement = statement.where(Post.user_id == bindparam("user_id"))
@@ -100,8 +127,8 @@ def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
     statement = page_query(user_id is not None, cursor is not None)
     rows = request_connection().execute(statement, parameters).all()
     posts = [
-        PostView(id, body, timestamp, Author(name, canon))
-        for id, body, timestamp, name, canon in rows
+        PostView(id, body, timestamp, Author(name, canon), usernames(mentioned))
+        for id, body, timestamp, name, canon, mentioned in rows
     ]
     if len(posts) <= PAGE_SIZE:
         return Page(posts, None)

@@ -15,7 +15,6 @@ from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
 from webapp.conversation.forms import PostForm
-from webapp.conversation.posts import PostView
 from webapp.conversation.posts import create_post
 from webapp.conversation.posts import feed_page
 from webapp.core.htmx import is_htmx
@@ -48,7 +47,7 @@ def new_post() -> str | Response:
         flash("Your comment is live.", "success")
         return redirect(url_for("feed.index"), 303)
     # The new comment goes on top of the list; a fresh, empty form replaces the old one.
-    new_item = render_template("conversation/_post.html", post=PostView.of(post, current_user))
+    new_item = render_template("conversation/_post.html", post=post)
     fresh_form = render_block(TEMPLATE, "post_form", form=PostForm(formdata=None), oob=True)
     return new_item + fresh_form
 
