@@ -21,7 +21,6 @@ from tests.conversation.html import post_body
 from webapp.accounts.deletion import delete_account
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
-from webapp.models import User
 from webapp.models import about_me_mention
 from webapp.models import post_mention
 from webapp.people.profiles import update_about_me
@@ -40,7 +39,7 @@ def save_about_me(client: FlaskClient, about_me: str):
 def set_about_me(app: Flask, user_id: int, about_me: str) -> None:
     """Through the same service the settings form uses."""
     with app.app_context():
-        update_about_me(db.session.get(User, user_id), about_me)
+        update_about_me(user_id, about_me)
 
 
 def mention_links(html: str) -> list[dict[str, str]]:
@@ -55,7 +54,7 @@ def hovercard_link(username: str) -> dict[str, str]:
         "data-hovercard": "",
         "aria-haspopup": "dialog",
         "hx-get": f"/user/{username}/popup",
-        "hx-trigger": "mouseenter, focus",
+        "hx-trigger": "hovercard:intent, focus",
         "hx-target": "this",
         "hx-swap": "none",
         "text": username,

@@ -15,8 +15,7 @@ from tests.e2e.conftest import log_in
 from tests.e2e.test_hovercards import CARD
 from tests.e2e.test_hovercards import XSS_IMG
 from tests.e2e.test_hovercards import open_card
-from webapp.core.extensions import db
-from webapp.models import User
+from tests.e2e.test_hovercards import point_at
 from webapp.people.profiles import update_about_me
 
 pytestmark = pytest.mark.browser
@@ -31,7 +30,7 @@ def mentions(app: Flask) -> None:
     add_posts(app, bob, ["bob's comment"])
     add_posts(app, carol, [f"Thanks @bob! See https://docs.example.org/guide {XSS_IMG}"])
     with app.app_context():
-        update_about_me(db.session.get(User, carol), "Bakes with @bob.")
+        update_about_me(carol, "Bakes with @bob.")
 
 
 @pytest.mark.usefixtures("mentions")
@@ -40,7 +39,7 @@ def test_hovering_a_mention_opens_the_card(page: Page) -> None:
     comment = page.locator("#feed-items .post").first
     mention = comment.locator(".post-body .user-link")
     expect(mention).to_have_text("bob")
-    mention.hover()
+    point_at(page, mention)
     card = open_card(page)
     expect(card).to_contain_text("Bob bakes bread.")
     expect(card.get_by_role("button", name="Follow")).to_be_visible()
@@ -62,16 +61,16 @@ def test_a_mention_in_an_about_me_opens_the_card_on_the_profile(page: Page) -> N
     page.goto("/user/carol")
     mention = page.locator(".profile-top .card-about .user-link")
     expect(mention).to_have_text("bob")
-    mention.hover()
+    point_at(page, mention)
     expect(open_card(page)).to_contain_text("Bob bakes bread.")
     # In Carol's own card (a popover), the mention is a link that keeps the card open.
     page.keyboard.press("Escape")
     page.goto("/")
-    page.locator("#feed-items .post-meta .user-link", has_text="carol").hover()
+    point_at(page, page.locator("#feed-items .post-meta .user-link", has_text="carol"))
     card = open_card(page)
     inner = card.locator(".card-about .user-link")
     expect(inner).to_have_text("bob")
-    inner.hover()
+    point_at(page, inner)
     page.wait_for_timeout(700)
     expect(page.locator(CARD)).to_have_count(1)
     expect(card).to_contain_text("Bakes with")
