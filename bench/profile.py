@@ -42,12 +42,17 @@ from webapp.core.extensions import db
 #: part -> frames ("function (file" as py-spy prints them) that mark it, in precedence.
 PARTS: dict[str, tuple[str, ...]] = {
     "loading the current user (its statement and row)": ("_load_user (webapp/core/",),
+    # Flask-Limiter's own work, not the view its decorator wraps (that is on the stack too).
     "rate limits (Flask-Limiter, the card's counter)": (
         "count (webapp/core/throttling.py",
-        "(flask_limiter/",
+        "_check_request_limit (flask_limiter/",
+        "__evaluate_limits (flask_limiter/",
+        "__inject_headers (flask_limiter/",
+        "__release_context (flask_limiter/",
     ),
     "Flask's session cookie (checked and decoded)": ("open_session (", "save_session ("),
-    "the view's SQL statements": ("(sqlalchemy/", "(psycopg/", "(sqlite3/"),
+    # The view's statements, and the database session's bookkeeping around them.
+    "SQLAlchemy beyond loading the user": ("(sqlalchemy/", "(psycopg/", "(sqlite3/"),
     "template rendering": ("render_template (", "render_block (", "(jinja2/"),
     "forms (WTForms, CSRF token)": ("(wtforms/", "(flask_wtf/"),
     "after-request hooks (security headers, cookies)": ("process_response (",),
