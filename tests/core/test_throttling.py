@@ -131,6 +131,18 @@ def test_cards_per_user_are_generous_but_bounded(database_url: str) -> None:
     assert client.get("/").status_code == 200  # pages are not throttled
 
 
+def test_limits_switched_off_refuse_nothing(database_url: str) -> None:
+    """RATELIMIT_ENABLED=false (the benchmark's "card, limits off" server) starts and serves."""
+    app = limited_app(database_url, RATELIMIT_ENABLED=False, RATELIMIT_CARDS_PER_USER="1/minute")
+    make_user(app, "bob")
+    client = app.test_client()
+    auth = AuthActions(client)
+    auth.register("alice")
+    auth.login("alice")
+    for _ in range(3):
+        assert client.get("/user/bob/popup", headers=HTMX).status_code == 200
+
+
 def test_default_card_limit_allows_normal_hovering(app: Flask) -> None:
     per_minute = int(app.config["RATELIMIT_CARDS_PER_USER"].split()[0])
     assert per_minute >= 120  # two new cards a second, every second, for a minute

@@ -190,8 +190,11 @@ def init_app(app: Flask) -> None:
         # limits. This app has none unless a deployment sets them (the settings below), and
         # its decorated views count their own limits in their wrapper, so the check only
         # costs time: about 60 µs of every request, measured by bench.profile
-        # (docs/performance.md). With either setting present it stays.
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
+        # (docs/performance.md). With either setting present it stays. With
+        # RATELIMIT_ENABLED false, Flask-Limiter never registered it.
+        checks = app.before_request_funcs[None]
+        if limiter._check_request_limit in checks:
+            checks.remove(limiter._check_request_limit)
 
 
 #: Flask-Limiter's settings for limits on every request, which need its before-request check.
