@@ -28,6 +28,7 @@ from webapp.core.extensions import db
 from webapp.models import USERNAME_MAX_LENGTH
 from webapp.models import Post
 from webapp.models import User
+from webapp.people.follows import follow
 
 pytestmark = pytest.mark.browser
 
@@ -394,3 +395,30 @@ def test_no_page_html_is_kept_in_browser_storage(feed: Page) -> None:
     stored = feed.evaluate("Object.keys(sessionStorage).map(k => [k, sessionStorage.getItem(k)])")
     # htmx remembers the current path (htmx-current-path-for-history), never page HTML.
     assert all("<" not in value and "bob" not in value for _, value in stored), stored
+
+
+def test_the_card_says_how_they_relate_to_you(
+    feed: Page, app: Flask, people: dict[str, int], live_server: LiveServer
+) -> None:
+    with app.app_context():
+        follow(people["carol"], people["alice"])  # carol follows alice...
+        follow(people["alice"], people["carol"])  # ...and alice follows carol, who
+        follow(people["carol"], people["bob"])  # follows bob
+    feed.reload()
+    name_link(feed, "carol").hover()
+    expect(open_card(feed).locator(".card-relation")).to_have_text("You follow each other")
+    feed.mouse.move(5, 5)
+    expect(feed.locator(CARD)).to_have_count(0, timeout=1500)
+    name_link(feed, "bob").hover()
+    relation = open_card(feed).locator(".card-relation")
+    expect(relation).to_have_text("Followed by carol")
+    avatar = relation.get_by_role("link", name="carol")
+    assert avatar.locator("img").bounding_box()["width"] == 20
+    # A plain link: pointing at it opens no card of its own, and it leads to the profile.
+    avatar.hover()
+    feed.wait_for_timeout(700)
+    expect(feed.locator(CARD)).to_have_count(1)
+    expect(feed.locator(CARD)).to_contain_text("Followed by carol")
+    assert popup_requests(live_server, "carol") == 1
+    avatar.click()
+    feed.wait_for_url("**/user/carol")
