@@ -23,6 +23,13 @@ later than the one before (as rows arrive in a live database), with jitter.
 
 At both scales the deep cursor is half the comments deep (50,000 and 5,000,000).
 
+At both scales, after those users and touching none of their rows, come the people of the
+card's "Followed by A, B and N others you follow": `avid` follows 1,000 users and `popular`
+has 1,000 followers, 300 of them among the people `avid` follows (chosen at random, with a
+random generator of their own, so every other row is as it was). They are 1,700 users
+`member0000` to `member1699`, with no comments, following nobody else. `avid` and `popular`
+neither follow each other nor comment.
+
 Loading, the way PostgreSQL's "Populating a Database" advises: one transaction; the comment
 table's secondary indexes and foreign key are dropped while it fills and put back afterwards
 verbatim from the catalog (one sorted index build and one validating join instead of a
@@ -50,6 +57,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
+from itertools import chain
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -134,6 +142,12 @@ SCALES = {
     ),
 }
 VIEWER = "user0001"
+#: The card with a long "Followed by" line, and who looks at it (see the module's notes).
+IN_COMMON_VIEWER = "avid"
+IN_COMMON_CARD = "popular"
+IN_COMMON_FOLLOWS = 1_000  # followed by the viewer, and followers of the card user, each
+IN_COMMON = 300  # of them both
+MEMBERS = [f"member{n:04d}" for n in range(2 * IN_COMMON_FOLLOWS - IN_COMMON)]
 
 
 @dataclass
@@ -162,6 +176,8 @@ class Dataset:
     ordinary: str
     busy: str
     loner: str
+    in_common_viewer: str  # follows 1,000 users...
+    in_common_card: str  # ...300 of whom follow this one
     page_two_cursor: str
     deep_cursor: str
     deep_item: int  # how many comments deep the deep cursor is
@@ -238,6 +254,18 @@ def follow_pairs(
         )
         pairs.update((viewer, user) for user in extra)
     return pairs
+
+
+def in_common_pairs(seed: int, ids: dict[str, int]) -> list[tuple[int, int]]:
+    """(follower, followed) for `avid`, `popular` and the members between them."""
+    members = [ids[name] for name in MEMBERS]
+    # Spread over the members (not the first 300), as people the viewer follows would be:
+    # the card's walk stops at the third one it finds, so where they sit matters.
+    random.Random(f"{seed}-in-common").shuffle(members)
+    only_followed = IN_COMMON_FOLLOWS - IN_COMMON
+    followed, fans = members[:IN_COMMON_FOLLOWS], members[only_followed:]
+    viewer, card = ids[IN_COMMON_VIEWER], ids[IN_COMMON_CARD]
+    return [(viewer, user) for user in followed] + [(user, card) for user in fans]
 
 
 def dbapi_connection() -> Any:
@@ -397,6 +425,8 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
         with phase(seeding, "users"):
             password_hash = hash_password(PASSWORD)
             names = ["busy", "loner"] + [f"user{n:04d}" for n in range(scale.users - 2)]
+            # After the others: their ids stay what they were.
+            in_common_names = [IN_COMMON_VIEWER, IN_COMMON_CARD, *MEMBERS]
             db.session.execute(
                 insert(User),
                 [
@@ -410,7 +440,7 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
                         "created_at": now - timedelta(days=400),
                         "last_seen": now - timedelta(hours=1),
                     }
-                    for name in names
+                    for name in names + in_common_names
                 ],
             )
             ids = dict(db.session.execute(select(User.username, User.id)).all())
@@ -427,7 +457,8 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
             with phase(seeding, "indexes and foreign key" if postgresql else "indexes"):
                 restore()
         with phase(seeding, "follows"):
-            load(follow, FOLLOW_COLUMNS, follow_pairs(scale, rng, ids, others))
+            pairs = follow_pairs(scale, rng, ids, others)
+            load(follow, FOLLOW_COLUMNS, chain(pairs, in_common_pairs(seed, ids)))
         with phase(seeding, "counters"):
             count_into(User.post_count, Post.user_id)
             count_into(User.follower_count, follow.c.followed_id)
@@ -457,6 +488,8 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
             ordinary="user0500",
             busy="busy",
             loner="loner",
+            in_common_viewer=IN_COMMON_VIEWER,
+            in_common_card=IN_COMMON_CARD,
             page_two_cursor=page_two,
             deep_cursor=deep,
             deep_item=scale.deep_item,

@@ -35,7 +35,9 @@ follow = Table(
     Column("followed_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
     CheckConstraint("follower_id <> followed_id", name="not_self"),
     # "Who follows X" is asked by followed_id; the primary key already serves follower_id.
-    Index("ix_follow_followed_id", "followed_id"),
+    # With follower_id in it too, the followers come from the index alone, in id order
+    # (the card's "Followed by ..." walks them).
+    Index("ix_follow_followed_id_follower_id", "followed_id", "follower_id"),
 )
 
 

@@ -29,6 +29,7 @@ from webapp.core.extensions import db
 from webapp.models import USERNAME_MAX_LENGTH
 from webapp.models import Post
 from webapp.models import User
+from webapp.people.follows import follow
 
 pytestmark = pytest.mark.browser
 
@@ -779,3 +780,30 @@ def test_the_settings_switch_turns_cards_off_and_on(page: Page, people: dict[str
     expect(page.locator("#feed-items [data-hovercard]")).to_have_count(3)
     point_at(page, name_link(page, "bob"))
     expect(open_card(page)).to_contain_text("Bob bakes bread.")
+
+
+def test_the_card_says_how_they_relate_to_you(
+    feed: Page, app: Flask, people: dict[str, int], live_server: LiveServer
+) -> None:
+    with app.app_context():
+        follow(people["carol"], people["alice"])  # carol follows alice...
+        follow(people["alice"], people["carol"])  # ...and alice follows carol, who
+        follow(people["carol"], people["bob"])  # follows bob
+    feed.reload()
+    point_at(feed, name_link(feed, "carol"))
+    expect(open_card(feed).locator(".card-relation")).to_have_text("You follow each other")
+    feed.mouse.move(5, 5)
+    expect(feed.locator(CARD)).to_have_count(0, timeout=1500)
+    point_at(feed, name_link(feed, "bob"))
+    relation = open_card(feed).locator(".card-relation")
+    expect(relation).to_have_text("Followed by carol")
+    avatar = relation.get_by_role("link", name="carol")
+    assert avatar.locator("img").bounding_box()["width"] == 20
+    # A plain link: pointing at it opens no card of its own, and it leads to the profile.
+    point_at(feed, avatar)
+    feed.wait_for_timeout(700)
+    expect(feed.locator(CARD)).to_have_count(1)
+    expect(feed.locator(CARD)).to_contain_text("Followed by carol")
+    assert popup_requests(live_server, "carol") == 1
+    avatar.click()
+    feed.wait_for_url("**/user/carol")
