@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -15,8 +16,15 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from tests.servers import TEST_PUBLIC_URL
+from tests.servers import clean_environment
+from webapp import create_app
 from webapp.core.config import ROOT
 from webapp.core.config import normalise_database_url
+from webapp.core.extensions import db
+
+if TYPE_CHECKING:  # bench.dataset imports this module
+    from bench.dataset import Dataset
+    from bench.dataset import Scale
 
 SECRET_KEY = "benchmark-secret-key-" + "b" * 32
 #: What a production app (here: in this process, and under gunicorn) needs to start.
@@ -43,6 +51,27 @@ def fresh_database(workdir: Path) -> Iterator[tuple[str, str]]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def seeded_server_environment(url: str, scale: Scale) -> tuple[dict[str, str], Dataset]:
+    """Migrate the database at `url`, fill it with the dataset at `scale`, and return the
+    environment gunicorn serves it with (the production settings) and the dataset."""
+    from bench.dataset import build  # bench.dataset imports this module
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS})
+    migrate(app)
+    data = build(app, scale)
+    with app.app_context():
+        db.engine.dispose()  # the servers make their own connections
+    env = clean_environment(
+        DATABASE_URL=url,
+        **SETTINGS,
+        FLASK_SESSION_COOKIE_SECURE="false",
+        # Hovering this hard is the benchmark, not abuse: the limit is counted on every
+        # card as in production, it is only set too high to refuse.
+        FLASK_RATELIMIT_CARDS_PER_USER="1000000000 per minute",
+    )
+    return env, data
 
 
 def migrate(app: Flask) -> None:

@@ -38,10 +38,10 @@ from bench import wrk
 from bench.common import SETTINGS
 from bench.common import fresh_database
 from bench.common import migrate
+from bench.common import seeded_server_environment
 from bench.dataset import PASSWORD
 from bench.dataset import SCALES
 from bench.dataset import Dataset
-from bench.dataset import build
 from tests.servers import BIN
 from tests.servers import Browserless
 from tests.servers import Server
@@ -49,7 +49,6 @@ from tests.servers import clean_environment
 from tests.servers import gunicorn
 from webapp import create_app
 from webapp.core.config import ROOT
-from webapp.core.extensions import db
 
 HTMX = {"HX-Request": "true"}
 #: A viewer who follows 1,000 users looks at a user with 1,000 followers, 300 in common.
@@ -157,20 +156,8 @@ class ScaleRun:
 def measure(scale: str, args: argparse.Namespace, workdir: Path) -> ScaleRun:
     (workdir / "data").mkdir()
     with fresh_database(workdir / "data") as (url, database):
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS})
-        migrate(app)
-        data = build(app, SCALES[scale])
+        env, data = seeded_server_environment(url, SCALES[scale])
         print(f"dataset built ({database}): {data.seeding.summary()}", flush=True)
-        with app.app_context():
-            db.engine.dispose()
-        env = clean_environment(
-            DATABASE_URL=url,
-            **SETTINGS,
-            FLASK_SESSION_COOKIE_SECURE="false",
-            # Hovering this hard is the benchmark, not abuse: the limit is counted on every
-            # card as in production, it is only set too high to refuse.
-            FLASK_RATELIMIT_CARDS_PER_USER="1000000000 per minute",
-        )
         redis_env = {
             **env,
             "RATELIMIT_STORAGE_URI": REDIS_URL,

@@ -26,18 +26,13 @@ from collections import Counter
 from pathlib import Path
 
 from bench import wrk
-from bench.common import SETTINGS
 from bench.common import fresh_database
-from bench.common import migrate
+from bench.common import seeded_server_environment
 from bench.dataset import SCALES
-from bench.dataset import build
 from bench.perf import HTMX
 from bench.perf import session_cookie
 from tests.servers import BIN
-from tests.servers import clean_environment
 from tests.servers import gunicorn
-from webapp import create_app
-from webapp.core.extensions import db
 
 #: part -> frames ("function (file" as py-spy prints them) that mark it, in precedence.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -134,17 +129,7 @@ def main() -> int:
         workdir = Path(tmp)
         (workdir / "data").mkdir()
         with fresh_database(workdir / "data") as (url, database):
-            app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SETTINGS})
-            migrate(app)
-            data = build(app, SCALES[args.scale])
-            with app.app_context():
-                db.engine.dispose()
-            env = clean_environment(
-                DATABASE_URL=url,
-                **SETTINGS,
-                FLASK_SESSION_COOKIE_SECURE="false",
-                FLASK_RATELIMIT_CARDS_PER_USER="1000000000 per minute",
-            )
+            env, data = seeded_server_environment(url, SCALES[args.scale])
             floor_app = "bench.floors:authenticated_floor()"
             with (
                 gunicorn(workdir, env, workers=1) as site,
