@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from limits import RateLimitItem
-from limits import parse_many
 from limits.strategies import FixedWindowRateLimiter
 
 from webapp.accounts.device_cookies import device_nonce
@@ -34,6 +33,7 @@ from webapp.accounts.identity import canonical_username
 from webapp.core.throttling import Throttled
 from webapp.core.throttling import client_address
 from webapp.core.throttling import count
+from webapp.core.throttling import parsed_limits
 from webapp.core.throttling import seconds_until
 
 ADDRESS_MESSAGE = "Too many failed logins from your network."
@@ -54,9 +54,9 @@ class Limit:
     subject: str
     message: str
 
-    def items(self) -> list[RateLimitItem]:
+    def items(self) -> tuple[RateLimitItem, ...]:
         # Read at request time, so deployments and tests can change the setting.
-        return parse_many(current_app.config[self.setting])
+        return parsed_limits(current_app.config[self.setting])
 
     def identifiers(self) -> tuple[str, ...]:
         return (current_app.config["RATELIMIT_KEY_PREFIX"], self.scope, self.subject)
