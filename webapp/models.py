@@ -89,12 +89,30 @@ class Post(db.Model):
         # Keyset pagination of the feed and of one user's comments, newest first.
         Index("ix_post_timestamp_id", "timestamp", "id"),
         Index("ix_post_user_id_timestamp_id", "user_id", "timestamp", "id"),
+        # The feed (top comments: parent_id IS NULL), a thread's replies in order, a feed
+        # page's latest replies per comment and the "new comments" check all walk this.
+        Index("ix_post_parent_id_timestamp_id", "parent_id", "timestamp", "id"),
+        # purge-comments finds rows deleted long enough ago.
+        Index("ix_post_deleted_at", "deleted_at"),
+        CheckConstraint("reply_count >= 0", name="reply_count_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(String(BODY_MAX_LENGTH))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    # The top comment a reply belongs to; None for a top comment. One level of nesting: a
+    # reply to a reply names the same top comment (and starts with @name of its author).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"))
+    # Live (not deleted) replies of a top comment, kept in the same transaction as the
+    # rows, so "Show all N replies" costs no COUNT.
+    reply_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by an edit (allowed for 15 minutes after posting); shown as "edited".
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by a delete, cleared by Undo; `purge-comments` removes rows deleted long ago.
+    # Deleted rows are left out everywhere, except a top comment that still has replies,
+    # which stays as a "deleted" placeholder holding its thread.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship(back_populates="posts", lazy="raise_on_sql")
 

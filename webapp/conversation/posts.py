@@ -64,6 +64,7 @@ def create_post(author: Account, body: str) -> PostView:
         post.timestamp,
         Author(author.username, author.username_canon),
         usernames_of(mentioned),
+        user_id=author.id,
     )
     db.session.commit()
     return view
@@ -84,6 +85,16 @@ class PostView(NamedTuple):
     author: Author
     # The usernames of the accounts the comment mentions that still exist.
     mentioned: frozenset[str]
+    user_id: int = 0
+    # None for a top comment; else the top comment this reply belongs to.
+    parent_id: int | None = None
+    # A top comment's live replies (a counter column, no COUNT).
+    reply_count: int = 0
+    edited_at: datetime | None = None
+    # A deleted top comment that still has replies is shown as a placeholder.
+    deleted: bool = False
+    # In the feed: a top comment's latest replies, oldest first.
+    replies: tuple[PostView, ...] = ()
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -106,10 +117,22 @@ def page_query(by_user: bool, after_cursor: bool) -> Select:
         User.username,
         User.username_canon,
         post_mentions_column(Post.id),
+        Post.user_id,
+        Post.parent_id,
+        Post.reply_count,
+        Post.edited_at,
+        Post.deleted_at.is_not(None),
     )
     statement = statement.join(User, Post.user_id == User.id)
     if by_user:
-        statement = statement.where(Post.user_id == bindparam("user_id"))
+        # A profile lists the user's live comments, replies included.
+        statement = statement.where(Post.user_id == bindparam("user_id"), Post.deleted_at.is_(None))
+    else:
+        # The feed lists top comments; a deleted one stays (as a placeholder) while it has
+        # replies.
+        statement = statement.where(
+            Post.parent_id.is_(None), Post.deleted_at.is_(None) | (Post.reply_count > 0)
+        )
     if after_cursor:
         statement = statement.where(
             tuple_(Post.timestamp, Post.id)
@@ -127,8 +150,8 @@ def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
     statement = page_query(user_id is not None, cursor is not None)
     rows = request_connection().execute(statement, parameters).all()
     posts = [
-        PostView(id, body, timestamp, Author(name, canon), usernames(mentioned))
-        for id, body, timestamp, name, canon, mentioned in rows
+        PostView(id, body, timestamp, Author(name, canon), usernames(mentioned), *rest)
+        for id, body, timestamp, name, canon, mentioned, *rest in rows
     ]
     if len(posts) <= PAGE_SIZE:
         return Page(posts, None)
