@@ -23,6 +23,12 @@ later than the one before (as rows arrive in a live database), with jitter.
 
 At both scales the deep cursor is half the comments deep (50,000 and 5,000,000).
 
+Replies, added after those comments (which all stay top comments, row for row as before):
+the newest 1,000 top comments and the 1,000 from the deep cursor on get 0 to 8 replies each
+(so the feed's first page, page 2 and the deep page all show latest replies and "Show all
+N replies"), by random users, later than their comment; the newest top comment is the
+thread of the thread-page benchmark, with 60 replies (more than a page of replies).
+
 At both scales, after those users and touching none of their rows, come the people of the
 card's "Followed by A, B and N others you follow": `avid` follows 1,000 users and `popular`
 has 1,000 followers, 300 of them among the people `avid` follows (chosen at random, with a
@@ -96,6 +102,13 @@ CHUNK = 50_000
 #: Distinct comment bodies at 10m: drawing one per row would cost more than writing it.
 BODIES = 4_096
 POST_COLUMNS = ("body", "timestamp", "user_id")
+REPLY_COLUMNS = ("body", "timestamp", "user_id", "parent_id")
+#: Top comments given replies, from the newest and from the deep cursor on (each).
+THREADS_PER_PLACE = 1_000
+#: Replies per such comment, drawn from these (several above the two a feed item shows).
+REPLIES_EACH = (0, 0, 1, 2, 2, 3, 5, 8)
+#: Replies of the thread-page benchmark's thread.
+LONG_THREAD = 60
 FOLLOW_COLUMNS = ("follower_id", "followed_id")
 
 Row = tuple[Any, ...]
@@ -181,6 +194,8 @@ class Dataset:
     page_two_cursor: str
     deep_cursor: str
     deep_item: int  # how many comments deep the deep cursor is
+    newest_cursor: str  # the newest top comment's: nothing is newer
+    long_thread: int  # a top comment with LONG_THREAD replies
     seeding: Seeding
 
 
@@ -404,6 +419,46 @@ def utc_text(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
+def replies(
+    rng: random.Random, now: datetime, parents: Sequence[tuple[int, datetime]], users: list[int]
+) -> Iterator[Row]:
+    """Replies to `parents` ((id, timestamp), the first being the long thread), each later
+    than its comment and not in the future."""
+    bodies = [comment(rng) for _ in range(64)]
+    for position, (parent, posted) in enumerate(parents):
+        count = LONG_THREAD if position == 0 else rng.choice(REPLIES_EACH)
+        span = max((now - posted).total_seconds(), 1.0)
+        times = sorted(rng.uniform(0, span) for _ in range(count))
+        for offset in times:
+            author = users[int(rng.random() * len(users))]
+            yield rng.choice(bodies), posted + timedelta(seconds=offset), author, parent
+
+
+def top_comments(offset: int, limit: int) -> list[tuple[int, datetime]]:
+    """(id, timestamp) of top comments in feed order (newest first), from `offset` on."""
+    rows = db.session.execute(
+        select(Post.id, Post.timestamp)
+        .where(Post.parent_id.is_(None))
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return [(post_id, timestamp) for post_id, timestamp in rows]
+
+
+def count_replies() -> None:
+    """Every top comment's reply_count from the rows, as count_into does for users."""
+    counts = (
+        select(Post.parent_id.label("parent_id"), func.count().label("n"))
+        .where(Post.parent_id.is_not(None))
+        .group_by(Post.parent_id)
+        .subquery()
+    )
+    db.session.execute(
+        update(Post).where(Post.id == counts.c.parent_id).values(reply_count=counts.c.n)
+    )
+
+
 def count_into(
     counter: InstrumentedAttribute[int], key: InstrumentedAttribute[int] | Column[int]
 ) -> None:
@@ -456,6 +511,12 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
             postgresql = db.engine.dialect.name == "postgresql"
             with phase(seeding, "indexes and foreign key" if postgresql else "indexes"):
                 restore()
+        with phase(seeding, "replies"):
+            parents = top_comments(0, THREADS_PER_PLACE) + top_comments(
+                scale.deep_item - 1, THREADS_PER_PLACE
+            )
+            load(Post.__table__, REPLY_COLUMNS, replies(rng, now, parents, others))
+            count_replies()
         with phase(seeding, "follows"):
             pairs = follow_pairs(scale, rng, ids, others)
             load(follow, FOLLOW_COLUMNS, chain(pairs, in_common_pairs(seed, ids)))
@@ -473,16 +534,12 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
                 db.session.commit()
 
         def cursor_at(position: int) -> str:
-            timestamp, post_id = db.session.execute(
-                select(Post.timestamp, Post.id)
-                .order_by(Post.timestamp.desc(), Post.id.desc())
-                .offset(position - 1)
-                .limit(1)
-            ).one()
+            [(post_id, timestamp)] = top_comments(position - 1, 1)
             return Cursor(timestamp, post_id).encode()
 
         with phase(seeding, "cursors"):
             page_two, deep = cursor_at(20), cursor_at(scale.deep_item)
+            newest = cursor_at(1)
         return Dataset(
             viewer=VIEWER,
             ordinary="user0500",
@@ -493,6 +550,8 @@ def build(app: Flask, scale: Scale | None = None, seed: int = 7) -> Dataset:
             page_two_cursor=page_two,
             deep_cursor=deep,
             deep_item=scale.deep_item,
+            newest_cursor=newest,
+            long_thread=parents[0][0],
             seeding=seeding,
         )
 

@@ -50,8 +50,9 @@ def seed_demo(users: int, comments: int, seed_value: int, if_empty: bool) -> Non
         summary = demo.seed(users, comments, seed_value=seed_value, progress=bar.update)
     seconds = time.perf_counter() - started
     click.echo(
-        f"Added {summary.users} users, {summary.comments} comments and {summary.follows} "
-        f"follows in {seconds:.1f} s ({summary.comments / max(seconds, 1e-9):,.0f} comments/s)."
+        f"Added {summary.users} users, {summary.comments} comments, {summary.replies} replies "
+        f"and {summary.follows} follows in {seconds:.1f} s "
+        f"({summary.comments / max(seconds, 1e-9):,.0f} comments/s)."
     )
     click.echo(demo.login_hint())
 

@@ -9,6 +9,11 @@ What a visitor meets first is arranged, not left to chance: the newest comments 
 first few users (the "circle"), mention each other and link to documentation; the circle's
 about-me texts mention each other; and the circle and `demo` all follow one another. So the
 first card hovered in `serve` shows mentions, a link's neighbour and mutual follows.
+
+The feed is a conversation from the start: the circle's comments have replies from the
+last few minutes (one answering another reply, so it starts with @name), the newest one
+was edited, and about one older comment in eight has a short thread; a few older comments
+are marked edited too.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import aliased
 
 from webapp.accounts.identity import username_skeleton
 from webapp.accounts.passwords import hash_password
@@ -149,6 +155,19 @@ ABOUT_MENTIONING = [
     "Maintains the docs with @{name}. Say hi!",
     "Learning {topic} from @{name}.",
 ]
+REPLYING = [
+    "Same here: {topic} took me a while too.",
+    "Thanks for sharing!",
+    "Do you have notes on {topic}?",
+    "Agreed. More of this, please.",
+    "Bookmarked. 👍",
+    "This is exactly what I needed today.",
+    "How did you test it?",
+]
+# A reply to a reply names the person answered, as the Reply button's form starts it.
+ANSWERING = "@{name} good question: the notes are in the docs."
+OLD_THREAD_SHARE = 0.125  # of the older comments, the share with a few replies
+EDITED_SHARE = 0.05  # of the older comments, the share marked edited
 CIRCLE_SIZE = 5  # the first users after `demo`
 # The circle's comments are the newest, a few minutes apart; the others are older than this.
 CIRCLE_WINDOW = timedelta(hours=1)
@@ -158,6 +177,7 @@ CIRCLE_WINDOW = timedelta(hours=1)
 class DemoSummary:
     users: int
     comments: int
+    replies: int
     follows: int
 
 
@@ -257,15 +277,20 @@ def seed(
     for batch in batches(post_rows(rng, now, weeks, comments, names, ids, circle)):
         db.session.execute(insert(Post), batch)
         progress(len(batch))
+    replies = 0
+    for batch in batches(reply_rows(rng, now, names, ids, len(circle))):
+        db.session.execute(insert(Post), batch)
+        replies += len(batch)
 
     pairs = follow_pairs(rng, ids, [id_of[name.casefold()] for name in [DEMO_USERNAME, *circle]])
     follow_rows = [{"follower_id": a, "followed_id": b} for a, b in sorted(pairs)]
     for batch in batches(iter(follow_rows)):
         db.session.execute(insert(follow), batch)
+    mark_edited(rng)
     store_mentions(id_of)
     recount()
     db.session.commit()
-    return DemoSummary(users=len(ids), comments=comments, follows=len(follow_rows))
+    return DemoSummary(users=len(ids), comments=comments, replies=replies, follows=len(follow_rows))
 
 
 def post_rows(
@@ -303,6 +328,58 @@ def post_rows(
             "user_id": author,
             "timestamp": now - timedelta(seconds=rng.uniform(newer, oldest)),
         }
+
+
+def reply_rows(
+    rng: random.Random, now: datetime, names: list[str], ids: list[int], circle_size: int
+) -> Iterator[dict]:
+    """Replies to the stored top comments: every one of the circle's newest comments gets
+    two to four from the last minutes (the third answering the second's author), and about
+    one older comment in eight gets one to three. Each reply comes after its comment."""
+    name_of = dict(zip(ids, names, strict=True))
+    top = db.session.execute(
+        select(Post.id, Post.timestamp, Post.user_id)
+        .where(Post.parent_id.is_(None))
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+    ).all()
+    for place, (parent, posted, author) in enumerate(top):
+        if place < circle_size:
+            count = 2 + place % 3
+        elif rng.random() < OLD_THREAD_SHARE:
+            count = rng.randint(1, 3)
+        else:
+            continue
+        span = max((now - posted).total_seconds() - 20, 1.0)
+        times = sorted(rng.uniform(0, span) for _ in range(count))
+        repliers = [rng.choice([i for i in ids if i != author]) for _ in range(count)]
+        for number, (offset, replier) in enumerate(zip(times, repliers, strict=True)):
+            if number == 2:
+                body = ANSWERING.format(name=name_of[repliers[1]])
+            else:
+                body = rng.choice(REPLYING).format(topic=rng.choice(TOPICS))
+            yield {
+                "body": body,
+                "user_id": replier,
+                "timestamp": posted + timedelta(seconds=offset),
+                "parent_id": parent,
+            }
+
+
+def mark_edited(rng: random.Random) -> None:
+    """The newest comment and a few older ones were edited within their 15 minutes."""
+    top = db.session.execute(
+        select(Post.id, Post.timestamp)
+        .where(Post.parent_id.is_(None))
+        .order_by(Post.timestamp.desc())
+    ).all()
+    edited = top[:1] + [row for row in top[1:] if rng.random() < EDITED_SHARE]
+    for post_id, posted in edited:
+        db.session.execute(
+            update(Post)
+            .where(Post.id == post_id)
+            .values(edited_at=posted + timedelta(seconds=rng.randint(20, 600)))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def next_in(circle: list[str], place: int) -> str:
@@ -351,7 +428,23 @@ def store_mentions(id_of: dict[str, int]) -> None:
 
 def recount() -> None:
     """Set every counter column from the rows it counts (used after bulk inserts)."""
-    posts = select(func.count()).where(Post.user_id == User.id).scalar_subquery()
+    reply = aliased(Post)
+    live_replies = (
+        select(func.count())
+        .where(reply.parent_id == Post.id, reply.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Post)
+        .where(Post.parent_id.is_(None))
+        .values(reply_count=live_replies)
+        .execution_options(synchronize_session=False)
+    )
+    posts = (
+        select(func.count())
+        .where(Post.user_id == User.id, Post.deleted_at.is_(None))
+        .scalar_subquery()
+    )
     followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
     following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
     db.session.execute(

@@ -14,6 +14,7 @@ from tests.conftest import AuthActions
 from tests.conversation.html import elements
 from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
+from webapp.core.timeutil import utcnow
 from webapp.demo import DEMO_PASSWORD
 from webapp.demo import DEMO_USERNAME
 from webapp.models import Post
@@ -71,3 +72,39 @@ def test_two_users_are_enough(app: Flask, runner) -> None:
     result = runner.invoke(args=["seed-demo", "--users", "2", "--comments", "3"])
     assert result.exit_code == 0, result.output
     assert "Added 2 users, 3 comments" in result.output
+
+
+def test_demo_data_is_a_conversation_with_counters_that_match_the_rows(app: Flask, runner) -> None:
+    result = runner.invoke(args=["seed-demo", "--users", "40", "--comments", "400"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"400 comments, [1-9][0-9]* replies", result.output)
+    with app.app_context():
+        posts = db.session.execute(
+            select(Post.id, Post.parent_id, Post.user_id, Post.timestamp, Post.edited_at)
+            .add_columns(Post.reply_count, Post.body)
+            .order_by(Post.timestamp.desc())
+        ).all()
+        users = db.session.execute(select(User.id, User.username, User.post_count)).all()
+    top = [post for post in posts if post.parent_id is None]
+    replies = [post for post in posts if post.parent_id is not None]
+    by_id = {post.id: post for post in posts}
+    # Counters equal a recount of the rows.
+    for post in top:
+        assert post.reply_count == sum(reply.parent_id == post.id for reply in replies)
+    for user_id, _, post_count in users:
+        assert post_count == sum(post.user_id == user_id for post in posts)
+    # One level of nesting, and every reply after its comment.
+    assert all(by_id[reply.parent_id].parent_id is None for reply in replies)
+    assert all(reply.timestamp > by_id[reply.parent_id].timestamp for reply in replies)
+    # What a visitor sees first: the newest comments have threads, recent ones...
+    newest = top[:5]
+    assert all(post.reply_count >= 2 for post in newest)
+    assert any(post.reply_count > 2 for post in newest)  # "Show all N replies"
+    assert newest[0].edited_at is not None
+    recent = max(reply.timestamp for reply in replies if reply.parent_id == newest[0].id)
+    assert (utcnow() - recent).total_seconds() < 10 * 60
+    # ...a reply answering another reply's author by @name, and older threads and edits.
+    names = {name.casefold() for _, name, _ in users}
+    assert any(mentioned_names(reply.body) & names for reply in replies)
+    assert sum(post.reply_count > 0 for post in top[5:]) >= 10
+    assert sum(post.edited_at is not None for post in top[1:]) >= 5
