@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -118,28 +119,14 @@ class Consistency:
 
 def check_consistency(app, outcome: Outcome) -> Consistency:  # noqa: ANN001 (a Flask app)
     """What the database holds against what the clients were told."""
-    from sqlalchemy import func
     from sqlalchemy import select
 
     from webapp.core.extensions import db
     from webapp.models import Post
-    from webapp.models import User
-    from webapp.models import follow
 
     with app.app_context():
         stored = Counter(db.session.scalars(select(Post.body).where(Post.body.like("load %"))))
-        posts = select(func.count()).where(Post.user_id == User.id).scalar_subquery()
-        followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
-        following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
-        mismatches = db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(
-                (User.post_count != posts)
-                | (User.follower_count != followers)
-                | (User.following_count != following)
-            )
-        )
+        mismatches = counter_mismatches()
     attempted = set(outcome.attempted_bodies)
     return Consistency(
         accepted=len(outcome.accepted_bodies),
@@ -149,3 +136,122 @@ def check_consistency(app, outcome: Outcome) -> Consistency:  # noqa: ANN001 (a 
         stored_unattempted=sum(1 for body in stored if body not in attempted),
         counter_mismatches=mismatches,
     )
+
+
+def counter_mismatches() -> int:
+    """Users and top comments whose counter columns differ from a recount of the live
+    rows they count (call it in an app context)."""
+    from sqlalchemy import func
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from webapp.core.extensions import db
+    from webapp.models import Post
+    from webapp.models import User
+    from webapp.models import follow
+
+    posts = (
+        select(func.count())
+        .where(Post.user_id == User.id, Post.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
+    following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
+    users = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(
+            (User.post_count != posts)
+            | (User.follower_count != followers)
+            | (User.following_count != following)
+        )
+    )
+    reply = aliased(Post)
+    live_replies = (
+        select(func.count())
+        .where(reply.parent_id == Post.id, reply.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    threads = db.session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.parent_id.is_(None), Post.reply_count != live_replies)
+    )
+    return users + threads
+
+
+def run_thread_client(
+    url: str,
+    username: str,
+    password: str,
+    thread: int,
+    owns_thread: bool,
+    find_id: Callable[[str], int | None],
+    deadline: float,
+    outcome: Outcome,
+    seed: int,
+) -> None:
+    """Reply to `thread`, delete own replies and undo deletes, at random, until `deadline`;
+    the thread's author also deletes and restores the thread's comment now and then."""
+    rng = random.Random(seed)
+    client = Browserless(url)
+    assert client.login(username, password) == 303, f"{username} could not log in"
+    client.get(f"/c/{thread}")
+    live: list[int] = []
+    deleted: list[int] = []
+    thread_deleted = False
+    sequence = 0
+    while time.monotonic() < deadline:
+        roll = rng.random()
+        if owns_thread and roll < 0.08:
+            action = "restore" if thread_deleted else "delete"
+            status, _, _ = client.post_htmx(f"/c/{thread}/{action}")
+            if status == 200:
+                thread_deleted = not thread_deleted
+        elif roll < 0.5 or not (live or deleted):
+            sequence += 1
+            body = f"load {username} reply #{sequence}"
+            with outcome.lock:
+                outcome.attempted_bodies.append(body)
+            status, _, _ = client.post_htmx(f"/c/{thread}/replies", {"body": body})
+            if status == 200:
+                with outcome.lock:
+                    outcome.accepted_bodies.append(body)
+                reply = find_id(body)
+                assert reply is not None, f"{body!r} was accepted but is not stored"
+                live.append(reply)
+        elif live and (roll < 0.8 or not deleted):
+            reply = live.pop(rng.randrange(len(live)))
+            status, _, _ = client.post_htmx(f"/c/{reply}/delete")
+            (deleted if status == 200 else live).append(reply)
+        else:
+            reply = deleted.pop()  # the latest: Undo is offered for a few seconds only
+            status, _, _ = client.post_htmx(f"/c/{reply}/restore")
+            (live if status == 200 else deleted).append(reply)
+        with outcome.lock:
+            outcome.statuses[status] += 1
+
+
+def run_thread_workload(
+    url: str,
+    usernames: list[str],
+    password: str,
+    thread: int,
+    find_id: Callable[[str], int | None],
+    seconds: float,
+) -> Outcome:
+    """One client per user on one thread, all at once; the first user wrote the thread."""
+    outcome = Outcome()
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(
+            target=run_thread_client,
+            args=(url, name, password, thread, i == 0, find_id, deadline, outcome, i),
+        )
+        for i, name in enumerate(usernames)
+    ]
+    for client in threads:
+        client.start()
+    for client in threads:
+        client.join(timeout=seconds + 120)
+    return outcome

@@ -116,3 +116,53 @@ def test_mutual_follows_at_the_same_moment_do_not_deadlock(app: Flask) -> None:
         results = list(pool.map(lambda job: hammer(*job), jobs))
     assert all(status == 200 for statuses in results for status in statuses)
     assert check_consistency(app, Outcome()).counter_mismatches == 0
+
+
+def test_sixteen_clients_replying_deleting_and_undoing_on_one_thread_keep_counters_exact(
+    app: Flask, database_url: str, tmp_path: Path
+) -> None:
+    """16 users at once on one thread: replies, deletes of their own replies, Undo, and the
+    thread's author deleting and restoring the comment itself (a reply meanwhile is a 404).
+    Afterwards every counter equals a recount, every accepted reply is stored once, and
+    nothing answered 5xx."""
+    from sqlalchemy import select
+
+    from tests.conftest import add_posts
+    from tests.workload import counter_mismatches
+    from tests.workload import run_thread_workload
+    from webapp.core.extensions import db
+    from webapp.models import Post
+
+    names = make_users(app)
+    [thread] = add_posts(app, user_id_of(app, names[0]), ["A thread for everyone"])
+
+    def find_id(body: str) -> int | None:
+        with app.app_context():
+            return db.session.scalar(select(Post.id).where(Post.body == body))
+
+    with gunicorn(tmp_path, server_env(database_url), workers=WORKERS) as server:
+        outcome = run_thread_workload(server.url, names, PASSWORD, thread, find_id, seconds=4)
+    result = check_consistency(app, outcome)
+    print(f"\n{outcome.requests} requests, statuses {dict(outcome.statuses)}, {result}")
+    assert outcome.server_errors == 0, outcome.statuses
+    assert outcome.connection_errors == 0
+    assert outcome.requests > 40
+    assert sum(count for status, count in outcome.statuses.items() if status == 200) > 20
+    with app.app_context():
+        assert counter_mismatches() == 0
+        replies = db.session.scalar(select(Post.reply_count).where(Post.id == thread))
+        live = db.session.scalars(
+            select(Post.id).where(Post.parent_id == thread, Post.deleted_at.is_(None))
+        ).all()
+    assert replies == len(live) > 0
+    assert result.stored == result.accepted and result.ok, result
+
+
+def user_id_of(app: Flask, username: str) -> int:
+    from sqlalchemy import select
+
+    from webapp.core.extensions import db
+    from webapp.models import User
+
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == username))
