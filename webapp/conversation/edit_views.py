@@ -143,6 +143,9 @@ def save(post_id: int) -> str | Response:
 
 
 def render_edit(post: PostView, form: EditForm, status: int) -> Response:
+    # The feed's own form has a field "body" too: an id of its own keeps the label (and
+    # the errors' aria-describedby) pointing at this one.
+    form.body.id = form.body.label.field_id = f"post-{post.id}-body"
     template = EDIT_FORM if is_htmx() else EDIT_PAGE
     page = render_template(
         template, post=post, form=form, back=form.next.data or url_for("feed.index")
