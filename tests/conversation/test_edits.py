@@ -627,3 +627,16 @@ def test_purge_takes_a_placeholder_once_its_last_reply_is_purged(
 def test_purge_refuses_bad_options(runner) -> None:
     result = runner.invoke(args=["purge-comments", "--older-than-hours", "-1"])
     assert result.exit_code != 0
+
+
+def test_the_data_export_marks_edited_and_deleted_comments(
+    app: Flask, client: FlaskClient, alice_post: int, logged_in: int
+) -> None:
+    second = add_posts(app, logged_in, ["second"])[0]
+    post_form(client, f"/c/{alice_post}/edit", True, body="edited first")
+    post_form(client, f"/c/{second}/delete", True)
+    comments = client.get("/settings/data.json").get_json()["comments"]
+    assert [(c["body"], bool(c["edited_at"]), bool(c["deleted_at"])) for c in comments] == [
+        ("edited first", True, False),
+        ("second", False, True),
+    ]
