@@ -5,6 +5,7 @@ counters equal to a recount after each step."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -640,3 +641,32 @@ def test_the_data_export_marks_edited_and_deleted_comments(
         ("edited first", True, False),
         ("second", False, True),
     ]
+
+
+@pytest.mark.parametrize("action", ["delete", "restore"])
+def test_concurrent_clicks_count_once(app: Flask, logged_in: int, bob: int, action: str) -> None:
+    """Several requests deleting (or restoring) the same reply at once: one of them changes
+    it, the others find it done; the counters move once."""
+    top = add_posts(app, bob, ["Bob's top"])[0]
+    reply = add_reply(app, logged_in, top)
+    if action == "restore":
+        with app.app_context():
+            edits.delete_post(reply, logged_in)
+    work = edits.delete_post if action == "delete" else edits.restore_post
+    barrier = threading.Barrier(6)
+    results: list[bool] = []
+
+    def click() -> None:
+        with app.test_request_context(method="POST"):
+            barrier.wait()
+            results.append(work(reply, logged_in))
+            db.session.remove()
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
+    assert reply_count(app, top) == (0 if action == "delete" else 1)
+    assert_counters_match_recount(app)
