@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ from flask.cli import with_appcontext
 
 from webapp import demo
 from webapp.accounts import sessions
+from webapp.conversation import edits
 from webapp.core.database import MIGRATE_HINT
 from webapp.core.database import schema_is_missing
 from webapp.core.extensions import db
@@ -22,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.shell_context_processor(shell_context)
     app.cli.add_command(seed_demo)
     app.cli.add_command(purge_sessions)
+    app.cli.add_command(purge_comments)
 
 
 def shell_context() -> dict[str, Any]:
@@ -66,3 +69,24 @@ def purge_sessions() -> None:
     deleted = sessions.purge_expired()
     db.session.commit()
     click.echo(f"Deleted {deleted} expired session{'s' if deleted != 1 else ''}.")
+
+
+@click.command("purge-comments")
+@with_appcontext
+@click.option(
+    "--older-than-hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Remove comments deleted at least this long ago.",
+)
+def purge_comments(older_than_hours: float) -> None:
+    """Remove comments deleted long ago for good (run it daily, like purge-sessions).
+
+    A deleted comment is only marked until then (Undo clears the mark). Replies go first;
+    a deleted top comment stays while it still has live replies (shown as a placeholder).
+    """
+    if schema_is_missing():
+        raise click.ClickException(MIGRATE_HINT)
+    removed = edits.purge_deleted(timedelta(hours=older_than_hours))
+    click.echo(f"Removed {removed} deleted comment{'s' if removed != 1 else ''}.")

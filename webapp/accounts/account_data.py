@@ -38,7 +38,7 @@ def export(user: CurrentUser) -> dict[str, Any]:
     following = names_across_follows(them=follow.c.followed_id, me=follow.c.follower_id, user=user)
     followers = names_across_follows(them=follow.c.follower_id, me=follow.c.followed_id, user=user)
     comments = db.session.execute(
-        select(Post.id, Post.body, Post.timestamp)
+        select(Post.id, Post.body, Post.timestamp, Post.edited_at, Post.deleted_at)
         .where(Post.user_id == user.id)
         .order_by(Post.timestamp, Post.id)
     ).all()
@@ -55,8 +55,16 @@ def export(user: CurrentUser) -> dict[str, Any]:
             "show_hovercards": user.show_hovercards,
         },
         "comments": [
-            {"id": id, "body": body, "posted_at": when(timestamp)}
-            for id, body, timestamp in comments
+            # A deleted comment is still stored until purge-comments removes it: listed,
+            # with the time it was deleted.
+            {
+                "id": id,
+                "body": body,
+                "posted_at": when(timestamp),
+                "edited_at": when(edited_at),
+                "deleted_at": when(deleted_at),
+            }
+            for id, body, timestamp, edited_at, deleted_at in comments
         ],
         "following": following,
         "followers": followers,

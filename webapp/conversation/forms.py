@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import Field
+from wtforms import HiddenField
 from wtforms import SubmitField
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
@@ -27,3 +28,16 @@ class PostForm(TextForm):
         problem = body_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+
+class EditForm(PostForm):
+    """Editing one's comment: the same rules as posting it."""
+
+    body = TextAreaField(
+        "Edit your comment",
+        validators=[DataRequired(message="Write something first.")],
+        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 3},
+    )
+    # The page to go back to without JavaScript (checked again when used: see back_path).
+    next = HiddenField()
+    submit = SubmitField("Save")
