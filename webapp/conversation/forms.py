@@ -27,3 +27,12 @@ class PostForm(TextForm):
         problem = body_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+
+class ReplyForm(PostForm):
+    body = TextAreaField(
+        "Your reply",
+        validators=[DataRequired(message="Write something first.")],
+        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 2},
+    )
+    submit = SubmitField("Reply")

@@ -92,6 +92,16 @@ ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
             "error_message": "You are posting very fast.",
         }
     ],
+    # Replies count against the same limit as comments (one scope, one counter).
+    "threads.reply": [
+        {
+            "limit_value": setting("RATELIMIT_POSTS_PER_USER"),
+            "key_func": user_key,
+            "methods": ["POST"],
+            "scope": "posts",
+            "error_message": "You are posting very fast.",
+        }
+    ],
     # Each request mails someone: per client address, and per address asked about (so no
     # inbox is flooded from many networks). Unknown addresses count the same as known
     # ones, so a refusal tells nothing about which addresses have accounts.
