@@ -345,7 +345,7 @@ def is_shown(comment: PostView) -> bool:
 
 
 @cache
-def replies_query(before_cursor: bool) -> Select:
+def replies_query(before_cursor: bool, size: int) -> Select:
     """A page of a thread's live replies, newest first (the caller puts them in reading
     order), from a (timestamp, id) cursor: keyset, so the thousandth page costs what the
     first does."""
@@ -357,9 +357,8 @@ def replies_query(before_cursor: bool) -> Select:
             tuple_(Post.timestamp, Post.id)
             < tuple_(bindparam("timestamp", type_=Post.timestamp.type), bindparam("post_id"))
         )
-    return statement.order_by(Post.timestamp.desc(), Post.id.desc()).limit(
-        bindparam("limit", literal_execute=True)
-    )
+    # One row more than a page tells whether there are earlier replies, without a COUNT.
+    return statement.order_by(Post.timestamp.desc(), Post.id.desc()).limit(size + 1)
 
 
 def replies_page(
@@ -368,10 +367,12 @@ def replies_page(
     """The `size` latest replies of a thread older than `before` (all of them when None),
     oldest first; the page's cursor, when there are earlier replies still, points at its
     oldest reply (for "Show earlier replies")."""
-    parameters: dict[str, object] = {"top_id": top_id, "limit": size + 1}
+    parameters: dict[str, object] = {"top_id": top_id}
     if before is not None:
         parameters.update(timestamp=before.timestamp, post_id=before.id)
-    replies = _views(request_connection().execute(replies_query(before is not None), parameters))
+    replies = _views(
+        request_connection().execute(replies_query(before is not None, size), parameters)
+    )
     earlier = len(replies) > size
     replies = replies[:size][::-1]
     return Page(replies, Cursor(replies[0].timestamp, replies[0].id) if earlier else None)

@@ -91,11 +91,11 @@ def replies(post_id: int) -> str | Response:
     """The replies before a cursor (all the latest ones without): for "Show all N replies"
     and "Show earlier replies", which put them in place of themselves."""
     before = Cursor.decode(request.args.get("before"))
+    if not 0 < post_id <= MAX_ID:
+        abort(404, GONE)
     if not is_htmx():
         before_arg = request.args.get("before")
         return redirect(url_for("threads.thread", post_id=post_id, before=before_arg))
-    if not 0 < post_id <= MAX_ID:
-        abort(404, GONE)
     page = replies_page(post_id, before)
     # An empty page is rare (a forged cursor, replies deleted meanwhile): only then is it
     # worth a statement to tell an unknown comment from one with nothing earlier.
