@@ -601,3 +601,23 @@ def test_concurrent_double_posts_make_one_comment(
     assert [p.body for p in all_posts(app)].count("at once") == 1
     assert post_count(app, thread["alice"]) == 1
     assert stored(app, thread["top"]).reply_count == (2 if to_thread else 1)
+
+
+def test_replies_count_against_the_posting_limit(database_url: str) -> None:
+    """Comments and replies share one per-user limit: replies are no way around it."""
+    from tests.core.test_throttling import limited_app
+
+    app = limited_app(database_url, RATELIMIT_POSTS_PER_USER="3 per minute")
+    client = app.test_client()
+    auth = AuthActions(client)
+    auth.register("alice")
+    auth.login("alice")
+    headers = htmx_headers(client)
+    assert client.post("/", data={"body": "top"}, headers=headers).status_code == 200
+    [top] = [p.id for p in all_posts(app)]
+    for n in range(2):
+        assert reply(client, top, f"r{n}").status_code == 200
+    refused = reply(client, top, "one too many")
+    assert refused.status_code == 429
+    assert "You are posting very fast." in refused.get_data(as_text=True)
+    assert len(all_posts(app)) == 3

@@ -95,7 +95,15 @@ def test_reply_in_place_and_to_a_reply(page: Page, app: Flask, threads: dict[str
     new_id = reply_of(app, "@carol thank you").id
     replies.last.locator("a.post-time").click()
     page.wait_for_url(f"**/c/{threads['top']}#post-{new_id}")
-    expect(page.locator(f"#replies-{threads['top']} > .post")).to_have_count(3)
+    thread_replies = page.locator(f"#replies-{threads['top']} > .post")
+    expect(thread_replies).to_have_count(3)
+    # The thread page's own form: the reply lands last, the form starts again empty.
+    page.locator("#reply").get_by_label("Your reply").fill("from the bottom")
+    page.locator("#reply").get_by_role("button", name="Reply").click()
+    expect(thread_replies).to_have_count(4)
+    expect(thread_replies.last).to_contain_text("from the bottom")
+    expect(page.locator("#reply").get_by_label("Your reply")).to_have_value("")
+    assert page.url.endswith(f"#post-{new_id}")  # no navigation
     assert csp_violations(page) == []
 
 
