@@ -621,3 +621,27 @@ def test_replies_count_against_the_posting_limit(database_url: str) -> None:
     assert refused.status_code == 429
     assert "You are posting very fast." in refused.get_data(as_text=True)
     assert len(all_posts(app)) == 3
+
+
+def test_deleting_an_account_keeps_thread_counters_true(
+    app: Flask, client: FlaskClient, thread: dict[str, int]
+) -> None:
+    """Dave goes: replies to his comment go with it (their authors' counts drop), and his
+    replies leave Bob's thread (its count drops)."""
+    from webapp.accounts.deletion import delete_account
+
+    dave = make_user(app, "dave")
+    [daves] = add_posts(app, dave, ["Dave's comment"])
+    for n in range(2):
+        assert reply(client, daves, f"alice to dave {n}").status_code == 200
+    add_replies(app, thread["bob"], daves, ["bob to dave"])
+    add_replies(app, dave, thread["top"], ["dave to bob 1", "dave to bob 2"])
+    add_replies(app, dave, thread["carols"], ["@carol dave to carol"])
+    assert stored(app, thread["top"]).reply_count == 4
+    with app.app_context():
+        delete_account(dave)
+    assert recount_mismatches(app) == ([], [])
+    assert stored(app, thread["top"]).reply_count == 1
+    assert post_count(app, thread["alice"]) == 0 and post_count(app, thread["bob"]) == 1
+    page = client.get(f"/c/{thread['top']}").get_data(as_text=True)
+    assert post_ids(page) == [thread["top"], thread["carols"]]

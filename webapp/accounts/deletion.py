@@ -4,8 +4,10 @@ the same transaction."""
 from __future__ import annotations
 
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import aliased
 
 from webapp.core.extensions import db
 from webapp.core.transactions import retrying
@@ -45,6 +47,7 @@ def delete_account(user_id: int) -> None:
                 (follow.c.follower_id == user_id) | (follow.c.followed_id == user_id)
             )
         )
+        uncount_replies(user_id)
         db.session.execute(delete(Post).where(Post.user_id == user_id))
         db.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
         db.session.execute(
@@ -53,3 +56,45 @@ def delete_account(user_id: int) -> None:
         db.session.commit()
 
     retrying(work)
+
+
+def uncount_replies(user_id: int) -> None:
+    """The counts the user's comments leave behind when they go: other people's replies to
+    the user's top comments go with them (ON DELETE CASCADE), so their authors' post_count
+    drops; the user's live replies leave other people's threads, whose reply_count drops.
+    Users before posts, as every writer locks them."""
+    reply, top = aliased(Post), aliased(Post)
+    under_theirs = (
+        select(reply.user_id)
+        .join(top, reply.parent_id == top.id)
+        .where(top.user_id == user_id, reply.user_id != user_id, reply.deleted_at.is_(None))
+    )
+    counted = (
+        select(func.count())
+        .select_from(reply)
+        .join(top, reply.parent_id == top.id)
+        .where(top.user_id == user_id, reply.user_id == User.id, reply.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(User)
+        .where(User.id.in_(under_theirs))
+        .values(post_count=User.post_count - counted)
+        .execution_options(synchronize_session=False)
+    )
+    mine = aliased(Post)
+    threads = select(mine.parent_id).where(
+        mine.user_id == user_id, mine.parent_id.is_not(None), mine.deleted_at.is_(None)
+    )
+    leaving = (
+        select(func.count())
+        .select_from(mine)
+        .where(mine.parent_id == Post.id, mine.user_id == user_id, mine.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Post)
+        .where(Post.id.in_(threads), Post.user_id != user_id)
+        .values(reply_count=Post.reply_count - leaving)
+        .execution_options(synchronize_session=False)
+    )
