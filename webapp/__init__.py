@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.accounts import views as accounts_views
     from webapp.accounts.passwords import dummy_hash
     from webapp.conversation import edit_views
+    from webapp.conversation import threads
     from webapp.conversation import views as conversation_views
     from webapp.core import cookie_session
     from webapp.core import database
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(settings.bp)
     app.register_blueprint(conversation_views.bp)
     app.register_blueprint(edit_views.bp)
+    app.register_blueprint(threads.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(people_views.bp)
     throttling.init_app(app)  # after the blueprints: it wraps their views

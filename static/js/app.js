@@ -266,4 +266,13 @@
     card.loading = false;
     card.node.replaceChildren(element("p", "hovercard-error", "Could not load this profile.", "alert"));
   });
+
+  // A reply form opened under a reply starts with "@name ": the caret goes after it
+  // (focusing a field puts it first), so what one types follows the mention.
+  document.addEventListener("focusin", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("textarea[data-caret-end]")) return;
+    field.removeAttribute("data-caret-end");
+    field.setSelectionRange(field.value.length, field.value.length);
+  });
 })();

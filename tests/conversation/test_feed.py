@@ -142,7 +142,9 @@ def test_post_with_htmx_returns_the_item_and_a_fresh_form(
     response = post_comment(client, "  hello <i>world</i>\r\nline two  ")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.startswith('<article class="post"')
+    # The comment with its (empty) thread, so it can be answered in place.
+    assert html.startswith('<div class="thread" id="thread-')
+    assert '<article class="post"' in html
     assert "hello &lt;i&gt;world&lt;/i&gt;\nline two</p>" in html
     form = html[html.index('<form id="post-form"') :]
     assert 'hx-swap-oob="true"' in form

@@ -267,7 +267,7 @@ def test_cards_and_profiles_with_mentions_cost_what_they_did(
     busy = make_user(app, "busy")
     friends = [make_user(app, f"friend{n}") for n in range(8)]
     set_about_me(app, busy, " ".join(f"@friend{n}" for n in range(8)))
-    add_posts(app, busy, ["@friend1 @friend2"] * (PAGE_SIZE + 5))
+    add_posts(app, busy, [f"@friend1 @friend2 #{n}" for n in range(PAGE_SIZE + 5)])
     client.get("/")  # "last seen" is written here, not below
     measured = {}
     for name in ("quiet", "busy"):

@@ -20,10 +20,12 @@ from playwright.sync_api import Browser
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 from sqlalchemy import delete
+from sqlalchemy import select
 
 from tests.conftest import PASSWORD
 from tests.conftest import add_posts
 from tests.conftest import make_user
+from tests.conversation.test_threads import add_replies
 from tests.e2e.conftest import ConsoleErrors
 from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import browser_page
@@ -33,6 +35,7 @@ from tests.e2e.test_hovercards import name_link
 from tests.e2e.test_hovercards import open_card
 from tests.e2e.test_hovercards import point_at
 from webapp.core.extensions import db
+from webapp.models import Post
 from webapp.models import User
 
 pytestmark = pytest.mark.browser
@@ -174,6 +177,18 @@ def profile(visit: Visit) -> None:
     visit.page.goto("/user/bob")
 
 
+def thread(visit: Visit) -> None:
+    """Bob's comment with replies, a reply form open in place under Carol's reply."""
+    with visit.app.app_context():
+        bobs = db.session.scalar(select(Post.id).where(Post.user_id == visit.people["bob"]))
+    [carols] = add_replies(visit.app, visit.people["carol"], bobs, ["Carol's reply"])
+    add_replies(visit.app, visit.people["alice"], bobs, ["@carol agreed"])
+    log_in(visit.page, "alice", PASSWORD)
+    visit.page.goto(f"/c/{bobs}")
+    visit.page.locator(f"#post-{carols}").get_by_role("link", name="Reply").click()
+    expect(visit.page.locator(f"#reply-form-{carols}")).to_be_visible()
+
+
 def settings(visit: Visit) -> None:
     log_in(visit.page, "alice", PASSWORD)
     visit.page.goto("/settings")
@@ -191,6 +206,7 @@ PAGES: dict[str, Callable[[Visit], None]] = {
     "feed-card-loading": feed_with_a_loading_card,
     "feed-card-error": feed_with_a_card_error,
     "profile": profile,
+    "thread": thread,
     "settings": settings,
 }
 WITH_A_CARD = {"feed-open-card", "feed-card-loading", "feed-card-error"}

@@ -648,7 +648,12 @@ def test_escape_inside_the_card_returns_focus_to_the_name(feed: Page) -> None:
     feed.keyboard.press("Escape")
     expect(feed.locator(CARD)).to_have_count(0)
     expect(bob).to_be_focused()
-    # Tab goes on from the name, as if the card had never been there.
+    # Tab goes on from the name, as if the card had never been there: to the comment's time
+    # (a link to its page), its Reply link, then the next name.
+    feed.keyboard.press("Tab")
+    expect(feed.locator("#feed-items .post-time:focus")).to_have_count(1)
+    expect(feed.locator(CARD)).to_have_count(0)
+    feed.keyboard.press("Tab")
     feed.keyboard.press("Tab")
     expect(open_card(feed)).to_contain_text("Carol writes compilers.")
 
@@ -669,7 +674,11 @@ def test_tab_past_the_card_moves_on_and_closes_it(feed: Page) -> None:
     open_card(feed)
     feed.keyboard.press("Tab")  # the card's name
     feed.keyboard.press("Tab")  # Follow
-    feed.keyboard.press("Tab")  # out of the card: the next name
+    feed.keyboard.press("Tab")  # out of the card: the comment's time, a link to its page
+    expect(feed.locator("#feed-items .post-time:focus")).to_have_count(1)
+    expect(feed.locator(CARD)).to_have_count(0)
+    feed.keyboard.press("Tab")  # its Reply link
+    feed.keyboard.press("Tab")  # the next name
     expect(name_link(feed, "carol")).to_be_focused()
     expect(open_card(feed)).to_contain_text("Carol writes compilers.")
     expect(feed.locator(CARD)).to_have_count(1)
@@ -732,7 +741,7 @@ def test_with_cards_off_names_are_plain_links_and_no_card_is_ever_asked_for(
     log_in(page, "alice", PASSWORD)
     requests = card_requests(page)
     expect(page.locator("#feed-items .user-link")).to_have_count(3)
-    # (Names only: one's own comments carry an htmx Edit link, which is no card.)
+    # (Names only: Edit and Reply links carry htmx attributes too, and open no card.)
     plain = (
         "#feed-items [data-hovercard], #feed-items .user-link[hx-get], #feed-items [aria-haspopup]"
     )

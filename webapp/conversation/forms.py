@@ -41,3 +41,12 @@ class EditForm(PostForm):
     # The page to go back to without JavaScript (checked again when used: see back_path).
     next = HiddenField()
     submit = SubmitField("Save")
+
+
+class ReplyForm(PostForm):
+    body = TextAreaField(
+        "Your reply",
+        validators=[DataRequired(message="Write something first.")],
+        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 2},
+    )
+    submit = SubmitField("Reply")

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from datetime import timedelta
 from functools import cache
 from typing import NamedTuple
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import bindparam
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy import update
 
 from webapp.accounts.request_user import Account
+from webapp.conversation.mentions import MentionedUser
 from webapp.conversation.mentions import post_mentions_column
 from webapp.conversation.mentions import resolve
 from webapp.conversation.mentions import save_post_mentions
@@ -28,6 +34,7 @@ from webapp.core.pagination import Page
 from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
 from webapp.core.textrules import has_control_characters
 from webapp.core.textrules import invisible_character_problem
+from webapp.core.timeutil import utcnow
 from webapp.models import BODY_MAX_LENGTH
 from webapp.models import Post
 from webapp.models import User
@@ -44,18 +51,60 @@ def body_problem(body: str) -> str | None:
     return invisible_character_problem(body)
 
 
-def create_post(author: Account, body: str) -> PostView:
-    """Store a comment, the accounts it mentions, and its count, in one transaction: the
-    count never drifts. Returns the comment as pages show it."""
+# The same text posted again by the same person, under the same comment, this soon is a
+# double click or a resent form: it makes no second comment.
+DUPLICATE_WINDOW = timedelta(seconds=5)
+
+
+class NoSuchComment(LookupError):
+    """The comment being answered does not exist, or was deleted."""
+
+
+def create_post(author: Account, body: str, reply_to: int | None = None) -> PostView:
+    """Store a comment (a reply when `reply_to` names the comment it answers); see
+    post_comment. Returns the comment as pages show it."""
+    return post_comment(author, body, reply_to)[0]
+
+
+def post_comment(author: Account, body: str, reply_to: int | None = None) -> tuple[PostView, bool]:
+    """Store a comment, the accounts it mentions and the counts it changes (the author's
+    comments, the thread's replies) in one transaction: the counts never drift.
+
+    A reply to a reply joins the same thread: its parent is the top comment. Returns the
+    comment as pages show it, and whether it is new: the same text from the same author
+    under the same parent within DUPLICATE_WINDOW is not stored twice, the earlier comment
+    is returned instead. Raises NoSuchComment when `reply_to` is unknown or deleted.
+    """
     mentioned = resolve(body)  # first: it locks the mentioned accounts (see resolve)
-    post = Post(body=body, user_id=author.id)
-    db.session.add(post)
+    # The author's row next: on PostgreSQL this UPDATE locks it until the commit, so two
+    # requests of one author take turns here and the second sees the first's comment
+    # below (SQLite's writers take turns anyway: BEGIN IMMEDIATE).
     db.session.execute(
         update(User)
         .where(User.id == author.id)
         .values(post_count=User.post_count + 1)
         .execution_options(synchronize_session=False)
     )
+    parent_id = None
+    if reply_to is not None:
+        parent_id = _lock_reply_target(reply_to)
+        if parent_id is None:
+            db.session.rollback()
+            raise NoSuchComment(reply_to)
+    earlier = _recent_duplicate(author, body, parent_id, mentioned)
+    if earlier is not None:
+        db.session.rollback()  # the count goes back with it
+        return earlier, False
+    if parent_id is not None:
+        db.session.execute(
+            update(Post)
+            .where(Post.id == parent_id)
+            .values(reply_count=Post.reply_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+    post = Post(body=body, user_id=author.id, parent_id=parent_id)
+    db.session.add(post)
+    db.session.flush()
     save_post_mentions(post.id, mentioned)
     # Read before the commit expires them: afterwards each would cost a query.
     view = PostView(
@@ -65,9 +114,54 @@ def create_post(author: Account, body: str) -> PostView:
         Author(author.username, author.username_canon),
         usernames_of(mentioned),
         user_id=author.id,
+        parent_id=parent_id,
     )
     db.session.commit()
-    return view
+    return view, True
+
+
+def _lock_reply_target(comment_id: int) -> int | None:
+    """The top comment of the thread a reply to `comment_id` joins, or None when that
+    comment is gone. The answered row stays locked until the commit, so a delete running
+    at the same moment either waits for the reply or happens first (and the reply is
+    refused): never a reply stored under a comment deleted before it."""
+    row = db.session.execute(
+        select(Post.id, Post.parent_id)
+        .where(Post.id == comment_id, Post.deleted_at.is_(None))
+        .with_for_update(key_share=True)
+    ).first()
+    if row is None:
+        return None
+    return row.parent_id if row.parent_id is not None else row.id
+
+
+def _recent_duplicate(
+    author: Account, body: str, parent_id: int | None, mentioned: list[MentionedUser]
+) -> PostView | None:
+    row = db.session.execute(
+        select(Post.id, Post.timestamp, Post.reply_count)
+        .where(
+            Post.user_id == author.id,
+            Post.parent_id.is_(None) if parent_id is None else Post.parent_id == parent_id,
+            Post.body == body,
+            Post.timestamp > utcnow() - DUPLICATE_WINDOW,
+            Post.deleted_at.is_(None),
+        )
+        .order_by(Post.timestamp.desc(), Post.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return PostView(
+        row.id,
+        body,
+        row.timestamp,
+        Author(author.username, author.username_canon),
+        usernames_of(mentioned),
+        user_id=author.id,
+        parent_id=parent_id,
+        reply_count=row.reply_count,
+    )
 
 
 class Author(NamedTuple):
@@ -100,6 +194,11 @@ class PostView(NamedTuple):
     def segments(self) -> tuple[Segment, ...]:
         return segment(self.body, self.mentioned)
 
+    @property
+    def cursor(self) -> str:
+        """This comment's place in keyset order, as a page link carries it."""
+        return Cursor(self.timestamp, self.id).encode()
+
 
 @cache
 def page_query(by_user: bool, after_cursor: bool) -> Select:
@@ -110,20 +209,7 @@ def page_query(by_user: bool, after_cursor: bool) -> Select:
     query whoever wrote it and whoever it mentions; one row more than a page tells whether
     there is a next page, without a COUNT.
     """
-    statement = select(
-        Post.id,
-        Post.body,
-        Post.timestamp,
-        User.username,
-        User.username_canon,
-        post_mentions_column(Post.id),
-        Post.user_id,
-        Post.parent_id,
-        Post.reply_count,
-        Post.edited_at,
-        Post.deleted_at.is_not(None),
-    )
-    statement = statement.join(User, Post.user_id == User.id)
+    statement = _view_select()
     if by_user:
         # A profile lists the user's live comments, replies included.
         statement = statement.where(Post.user_id == bindparam("user_id"), Post.deleted_at.is_(None))
@@ -141,6 +227,31 @@ def page_query(by_user: bool, after_cursor: bool) -> Select:
     return statement.order_by(Post.timestamp.desc(), Post.id.desc()).limit(PAGE_SIZE + 1)
 
 
+def _view_select() -> Select:
+    """A statement's columns for PostView rows (see _views): the comment, its author (a
+    join) and the names it mentions (a subquery per row)."""
+    return select(
+        Post.id,
+        Post.body,
+        Post.timestamp,
+        User.username,
+        User.username_canon,
+        post_mentions_column(Post.id),
+        Post.user_id,
+        Post.parent_id,
+        Post.reply_count,
+        Post.edited_at,
+        Post.deleted_at.is_not(None),
+    ).join(User, Post.user_id == User.id)
+
+
+def _views(rows: Iterable[Row]) -> list[PostView]:
+    return [
+        PostView(id, body, timestamp, Author(name, canon), usernames(mentioned), *rest)
+        for id, body, timestamp, name, canon, mentioned, *rest in rows
+    ]
+
+
 def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
     parameters: dict[str, object] = {}
     if user_id is not None:
@@ -148,11 +259,7 @@ def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
     if cursor is not None:
         parameters.update(timestamp=cursor.timestamp, post_id=cursor.id)
     statement = page_query(user_id is not None, cursor is not None)
-    rows = request_connection().execute(statement, parameters).all()
-    posts = [
-        PostView(id, body, timestamp, Author(name, canon), usernames(mentioned), *rest)
-        for id, body, timestamp, name, canon, mentioned, *rest in rows
-    ]
+    posts = _views(request_connection().execute(statement, parameters))
     if len(posts) <= PAGE_SIZE:
         return Page(posts, None)
     last = posts[PAGE_SIZE - 1]
@@ -160,8 +267,148 @@ def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
 
 
 def feed_page(cursor: Cursor | None) -> Page[PostView]:
-    return _page(None, cursor)
+    """A page of top comments, each with its latest replies: two statements however many
+    comments and replies (one when no comment on the page has a reply)."""
+    page = _page(None, cursor)
+    threads = [post.id for post in page.items if post.reply_count > 0]
+    if not threads:
+        return page
+    replies = latest_replies(threads)
+    items = [
+        post._replace(replies=tuple(replies[post.id])) if post.id in replies else post
+        for post in page.items
+    ]
+    return Page(items, page.next_cursor)
 
 
 def user_posts_page(user_id: int, cursor: Cursor | None) -> Page[PostView]:
     return _page(user_id, cursor)
+
+
+# Threads -----------------------------------------------------------------------------------
+
+# A feed item shows this many of its latest replies; "Show all N replies" brings the rest.
+FEED_REPLIES = 2
+# A thread page (and each "Show earlier replies") shows this many replies.
+REPLIES_PAGE_SIZE = 50
+
+
+@cache
+def latest_replies_query() -> Select:
+    """The latest FEED_REPLIES live replies of each of the comments `top_ids`, in one
+    statement: row_number() numbers each thread's replies newest first (the window walks
+    the (parent_id, timestamp, id) index), the outer statement keeps the first few and
+    joins the authors and mentioned names, as a page does."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Post.parent_id, order_by=(Post.timestamp.desc(), Post.id.desc()))
+        .label("rank")
+    )
+    ranked = (
+        select(Post.id, rank)
+        .where(Post.parent_id.in_(bindparam("top_ids", expanding=True)), Post.deleted_at.is_(None))
+        .subquery()
+    )
+    return (
+        _view_select()
+        .join(ranked, ranked.c.id == Post.id)
+        .where(ranked.c.rank <= FEED_REPLIES)
+        .order_by(Post.parent_id, Post.timestamp, Post.id)
+    )
+
+
+def latest_replies(top_ids: list[int]) -> dict[int, list[PostView]]:
+    """Top comment id -> its latest replies, oldest first."""
+    rows = request_connection().execute(latest_replies_query(), {"top_ids": top_ids})
+    threads: dict[int, list[PostView]] = {}
+    for reply in _views(rows):
+        threads.setdefault(reply.parent_id, []).append(reply)
+    return threads
+
+
+@cache
+def comment_query() -> Select:
+    return _view_select().where(Post.id == bindparam("post_id"))
+
+
+def find_comment(post_id: int) -> PostView | None:
+    """One comment (top or reply, deleted or not: the caller decides what to show)."""
+    rows = request_connection().execute(comment_query(), {"post_id": post_id})
+    found = _views(rows)
+    return found[0] if found else None
+
+
+def is_shown(comment: PostView) -> bool:
+    """Whether a page may show this comment: a live one, or a deleted top comment that
+    still has replies (a placeholder holding its thread)."""
+    return not comment.deleted or (comment.parent_id is None and comment.reply_count > 0)
+
+
+@cache
+def replies_query(before_cursor: bool, size: int) -> Select:
+    """A page of a thread's live replies, newest first (the caller puts them in reading
+    order), from a (timestamp, id) cursor: keyset, so the thousandth page costs what the
+    first does."""
+    statement = _view_select().where(
+        Post.parent_id == bindparam("top_id"), Post.deleted_at.is_(None)
+    )
+    if before_cursor:
+        statement = statement.where(
+            tuple_(Post.timestamp, Post.id)
+            < tuple_(bindparam("timestamp", type_=Post.timestamp.type), bindparam("post_id"))
+        )
+    # One row more than a page tells whether there are earlier replies, without a COUNT.
+    return statement.order_by(Post.timestamp.desc(), Post.id.desc()).limit(size + 1)
+
+
+def replies_page(
+    top_id: int, before: Cursor | None, size: int = REPLIES_PAGE_SIZE
+) -> Page[PostView]:
+    """The `size` latest replies of a thread older than `before` (all of them when None),
+    oldest first; the page's cursor, when there are earlier replies still, points at its
+    oldest reply (for "Show earlier replies")."""
+    parameters: dict[str, object] = {"top_id": top_id}
+    if before is not None:
+        parameters.update(timestamp=before.timestamp, post_id=before.id)
+    replies = _views(
+        request_connection().execute(replies_query(before is not None, size), parameters)
+    )
+    earlier = len(replies) > size
+    replies = replies[:size][::-1]
+    return Page(replies, Cursor(replies[0].timestamp, replies[0].id) if earlier else None)
+
+
+def newer_replies(reply: PostView, at_most: int) -> int:
+    """How many live replies of its thread came after `reply`, counting no further than
+    `at_most` (a bounded count: it stops there, whatever the thread's size)."""
+    newer = (
+        select(Post.id)
+        .where(
+            Post.parent_id == reply.parent_id,
+            Post.deleted_at.is_(None),
+            tuple_(Post.timestamp, Post.id) > tuple_(literal_timestamp(reply.timestamp), reply.id),
+        )
+        .limit(at_most)
+        .subquery()
+    )
+    return request_connection().execute(select(func.count()).select_from(newer)).scalar_one()
+
+
+def literal_timestamp(moment: datetime) -> ColumnElement:
+    return bindparam("moment", moment, type_=Post.timestamp.type)
+
+
+def thread_exists(top_id: int) -> bool:
+    """A top comment a page shows (live, or deleted with replies)."""
+    return (
+        request_connection()
+        .execute(
+            select(Post.id).where(
+                Post.id == top_id,
+                Post.parent_id.is_(None),
+                Post.deleted_at.is_(None) | (Post.reply_count > 0),
+            )
+        )
+        .first()
+        is not None
+    )

@@ -15,8 +15,8 @@ from flask_login import login_required
 from jinja2_fragments.flask import render_block
 
 from webapp.conversation.forms import PostForm
-from webapp.conversation.posts import create_post
 from webapp.conversation.posts import feed_page
+from webapp.conversation.posts import post_comment
 from webapp.core.htmx import is_htmx
 from webapp.core.pagination import Cursor
 
@@ -42,12 +42,13 @@ def new_post() -> str | Response:
     form = PostForm()
     if not form.validate_on_submit():
         return invalid_post(form)
-    post = create_post(current_user, form.body.data)
+    post, created = post_comment(current_user, form.body.data)
     if not is_htmx():
-        flash("Your comment is live.", "success")
+        flash("Your comment is live." if created else "You had just posted that.", "success")
         return redirect(url_for("feed.index"), 303)
-    # The new comment goes on top of the list; a fresh, empty form replaces the old one.
-    new_item = render_template("conversation/_post.html", post=post)
+    # The new comment goes on top of the list (a repeat of one just posted adds nothing);
+    # a fresh, empty form replaces the old one.
+    new_item = render_template("conversation/_post.html", post=post) if created else ""
     fresh_form = render_block(TEMPLATE, "post_form", form=PostForm(formdata=None), oob=True)
     return new_item + fresh_form
 

@@ -71,8 +71,18 @@ def setting(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
-# endpoint -> its limits. Each is Flask-Limiter's `limit()` arguments; the limit itself is
-# read from the config at request time, so deployments and tests can change it.
+POSTS_LIMIT: dict[str, Any] = {
+    "limit_value": setting("RATELIMIT_POSTS_PER_USER"),
+    "key_func": user_key,
+    "methods": ["POST"],
+    "scope": "posts",
+    "shared": True,
+    "error_message": "You are posting very fast.",
+}
+
+# endpoint -> its limits. Each is Flask-Limiter's `limit()` arguments (`shared_limit()`'s with
+# "shared": True); the limit itself is read from the config at request time, so deployments
+# and tests can change it.
 ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
     "auth.register": [
         {
@@ -83,15 +93,10 @@ ROUTE_LIMITS: dict[str, list[dict[str, Any]]] = {
             "error_message": "Too many registrations from your network.",
         }
     ],
-    "feed.new_post": [
-        {
-            "limit_value": setting("RATELIMIT_POSTS_PER_USER"),
-            "key_func": user_key,
-            "methods": ["POST"],
-            "scope": "posts",
-            "error_message": "You are posting very fast.",
-        }
-    ],
+    # Comments and replies: one limit, one counter ("shared": the scope names the bucket,
+    # not the endpoint).
+    "feed.new_post": [POSTS_LIMIT],
+    "threads.reply": [POSTS_LIMIT],
     # Each request mails someone: per client address, and per address asked about (so no
     # inbox is flooded from many networks). Unknown addresses count the same as known
     # ones, so a refusal tells nothing about which addresses have accounts.
@@ -181,7 +186,9 @@ def init_app(app: Flask) -> None:
     for endpoint, limits in ROUTE_LIMITS.items():
         view = app.view_functions[endpoint]
         for arguments in limits:
-            view = limiter.limit(**arguments)(view)
+            arguments = dict(arguments)
+            decorator = limiter.shared_limit if arguments.pop("shared", False) else limiter.limit
+            view = decorator(**arguments)(view)
         app.view_functions[endpoint] = view
     for endpoint, direct_limit in DIRECT_LIMITS.items():
         app.view_functions[endpoint] = counted(direct_limit)(app.view_functions[endpoint])
