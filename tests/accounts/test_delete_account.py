@@ -104,8 +104,13 @@ def post_delete(
 
 def counter_mismatches(app: Flask) -> list[tuple]:
     """Every user whose stored counters differ from a recount of the rows they count, as
-    (name, stored, recounted) with (posts, followers, following)."""
-    posts = select(func.count()).where(Post.user_id == User.id).scalar_subquery()
+    (name, stored, recounted) with (posts, followers, following). Posts are the live ones:
+    a deleted comment left the count when it was deleted."""
+    posts = (
+        select(func.count())
+        .where(Post.user_id == User.id, Post.deleted_at.is_(None))
+        .scalar_subquery()
+    )
     followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
     following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
     with app.app_context():

@@ -40,7 +40,9 @@ def counts(app: Flask, user_id: int) -> tuple[int, int, int]:
 def recounted(app: Flask, user_id: int) -> tuple[int, int, int]:
     with app.app_context():
         return (
-            db.session.scalar(select(func.count()).where(Post.user_id == user_id)),
+            db.session.scalar(
+                select(func.count()).where(Post.user_id == user_id, Post.deleted_at.is_(None))
+            ),
             db.session.scalar(select(func.count()).where(follow.c.followed_id == user_id)),
             db.session.scalar(select(func.count()).where(follow.c.follower_id == user_id)),
         )
@@ -405,8 +407,8 @@ def test_seed_demo_fills_an_empty_database_consistently(app: Flask, runner) -> N
         users = list(db.session.scalars(select(User)))
         assert len(users) == 30
         assert len({u.about_me for u in users}) > 3
-        stamps = list(db.session.scalars(select(Post.timestamp)))
-        assert len(stamps) == 300
+        stamps = list(db.session.scalars(select(Post.timestamp).where(Post.parent_id.is_(None))))
+        assert len(stamps) == 300  # comments; replies come on top of them
         assert max(stamps) - min(stamps) > timedelta(days=14)
         assert db.session.scalar(select(func.count()).select_from(follow)) > 0
         ids = [u.id for u in users]

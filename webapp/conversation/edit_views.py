@@ -29,6 +29,7 @@ from webapp.conversation.edits import NotYourComment
 from webapp.conversation.edits import TooLate
 from webapp.conversation.forms import EditForm
 from webapp.conversation.posts import PostView
+from webapp.core.htmx import current_page_endpoint
 from webapp.core.htmx import is_htmx
 from webapp.core.redirects import is_safe_local_path
 
@@ -39,7 +40,9 @@ POST_ID = "<int:post_id>"
 # them (a 500). Checked here rather than by the converter's `max`: Werkzeug answers a POST
 # whose id fails `max` with 405 (the GET rule of the same path "matched").
 MAX_POST_ID = 2**31 - 1
-ITEM = "conversation/_post.html"
+ITEM = "conversation/_item.html"
+# Pages that show comments in their threads: there Reply opens its form in place.
+THREADED_PAGES = {"feed.index", "threads.thread"}
 EDIT_FORM = "conversation/_edit_form.html"
 EDIT_PAGE = "conversation/edit.html"
 NOTICE = "conversation/_deleted_notice.html"
@@ -89,7 +92,9 @@ def refuse(error: Exception) -> None:
 
 
 def render_item(post: PostView) -> str:
-    return render_template(ITEM, post=post)
+    """The comment alone (its thread's other comments stay where they are), with Reply
+    working as it does on the page it goes back into."""
+    return render_template(ITEM, post=post, in_thread=current_page_endpoint() in THREADED_PAGES)
 
 
 @bp.route(f"/c/{POST_ID}/item")

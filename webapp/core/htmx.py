@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from flask import current_app
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 
 def is_htmx() -> bool:
@@ -12,3 +16,15 @@ def is_htmx() -> bool:
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
+
+
+def current_page_endpoint() -> str | None:
+    """The endpoint of the page an htmx request was made from (htmx names the page in
+    `HX-Current-URL`), for fragments that look different on different pages; None when
+    the header is missing or names no page of ours."""
+    try:
+        path = urlsplit(request.headers.get("HX-Current-URL", "")).path
+        endpoint, _ = current_app.url_map.bind("localhost").match(path, method="GET")
+    except (ValueError, HTTPException):  # a malformed URL, or no page (404, 405, redirect)
+        return None
+    return endpoint
