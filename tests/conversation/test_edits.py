@@ -670,3 +670,24 @@ def test_concurrent_clicks_count_once(app: Flask, logged_in: int, bob: int, acti
     assert sorted(results) == [False] * 5 + [True]
     assert reply_count(app, top) == (0 if action == "delete" else 1)
     assert_counters_match_recount(app)
+
+
+@pytest.mark.parametrize(
+    ("page", "in_place"),
+    [("/", True), ("/c/{id}", True), ("/user/alice", False), (None, False), ("http://[x", False)],
+)
+def test_a_saved_comment_replies_in_place_only_where_its_page_shows_threads(
+    client: FlaskClient, alice_post: int, page: str | None, in_place: bool
+) -> None:
+    """Save answers with the comment alone; its Reply opens the form in place on the feed
+    and thread pages (htmx names the page in HX-Current-URL), and leads to a page with the
+    form elsewhere (a profile has no thread to put the reply in)."""
+    headers = htmx_headers(client)
+    if page is not None:
+        url = page if page.startswith("http") else "http://localhost" + page
+        headers["HX-Current-URL"] = url.format(id=alice_post)
+    response = client.post(f"/c/{alice_post}/edit", data={"body": "fixed"}, headers=headers)
+    assert response.status_code == 200
+    (reply,) = [a for a in elements(response.get_data(as_text=True), "a") if a["text"] == "Reply"]
+    assert ("hx-get" in reply) is in_place
+    assert (f'id="reply-slot-{alice_post}"' in response.get_data(as_text=True)) is in_place
