@@ -1,5 +1,8 @@
-// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js.
+// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js, and two
+// small generic behaviours further down, each driven by a marker in the markup: polling
+// (`data-poll`) and keeping the reader's view in place (`data-keep-view`).
 //
+// Hover cards.
 // A link marked `data-hovercard` carries its own htmx attributes (hx-get, and hx-trigger on
 // "hovercard:intent" and focus) that fetch a fragment when a person points at it or it gets
 // keyboard focus. This file says when a person points (see "Intent" below) and shows that
@@ -265,5 +268,111 @@
     var card = cardFor(link);
     card.loading = false;
     card.node.replaceChildren(element("p", "hovercard-error", "Could not load this profile.", "alert"));
+  });
+
+  // Polling. An element marked `data-poll="N"` hears POLL every N seconds while the page is
+  // visible, and right away when the page comes back after being hidden for N seconds or
+  // more; its own hx-trigger listens for POLL (htmx's `every Ns` would also ask from hidden
+  // tabs, and its event filters need eval, which the CSP forbids). An element that htmx
+  // replaces stops; its successor starts its own timer when htmx loads it.
+  var POLL = "poll:tick";
+  var hiddenSince = document.visibilityState === "visible" ? null : Date.now();
+
+  function schedulePoll(elt) {
+    clearTimeout(elt._poll.timer);
+    elt._poll.timer = setTimeout(function () {
+      if (!elt.isConnected) return;
+      if (document.visibilityState === "visible") elt.dispatchEvent(new CustomEvent(POLL));
+      schedulePoll(elt);
+    }, elt._poll.ms);
+  }
+
+  function startPolling(elt) {
+    var ms = Number(elt.getAttribute("data-poll")) * 1000;
+    if (elt._poll || !(ms > 0)) return;
+    elt._poll = { ms: ms, timer: 0 };
+    schedulePoll(elt);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible") {
+      hiddenSince = Date.now();
+      return;
+    }
+    var away = hiddenSince === null ? 0 : Date.now() - hiddenSince;
+    hiddenSince = null;
+    document.querySelectorAll("[data-poll]").forEach(function (elt) {
+      if (!elt._poll || away < elt._poll.ms) return;
+      elt.dispatchEvent(new CustomEvent(POLL));
+      schedulePoll(elt); // the next one N seconds from now, not from the last
+    });
+  });
+
+  // Keeping the reader's view in place. When a request from an element marked
+  // `data-keep-view` adds content above what the reader is looking at (the target's top is
+  // scrolled out of view), the first of the target's children still on screen stays at the
+  // same height on screen. CSS scroll anchoring would do this in Chromium and Firefox, but
+  // not in Safari, and it is switched off for this one swap (html.keeping-view) so the two
+  // never both move the page. When the target's top is on screen, the new content simply
+  // shows. Focus on the control that asked, which the answer removes, goes to the first
+  // thing added (without scrolling), not to the top of the page.
+  var kept = null; // { node, top, first, target, refocus }
+
+  function keepsView(elt) {
+    return Boolean(elt && elt.hasAttribute && elt.hasAttribute("data-keep-view"));
+  }
+
+  // Before htmx disables the control for the request (hx-disabled-elt), which takes its
+  // focus away.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (keepsView(elt)) elt._hadFocus = elt.contains(document.activeElement);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // detail.elt is the target here; the element that asked is in requestConfig.
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var target = event.detail.target;
+    kept = null;
+    if (!keepsView(elt) || !target || !event.detail.shouldSwap) return;
+    var node = null;
+    if (target.getBoundingClientRect().top < 0) {
+      node = Array.prototype.find.call(target.children, function (child) {
+        return child.getBoundingClientRect().bottom > 0;
+      });
+    }
+    kept = {
+      node: node || null,
+      top: node ? node.getBoundingClientRect().top : 0,
+      first: target.firstElementChild,
+      target: target,
+      refocus: Boolean(elt._hadFocus),
+    };
+    if (node) document.documentElement.classList.add("keeping-view");
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!kept) return;
+    var done = kept;
+    kept = null;
+    if (done.node && done.node.isConnected) {
+      var moved = done.node.getBoundingClientRect().top - done.top;
+      if (Math.abs(moved) >= SAME_SPOT) window.scrollBy(0, moved);
+    }
+    document.documentElement.classList.remove("keeping-view");
+    var lost = !document.activeElement || document.activeElement === document.body;
+    var added = done.target.firstElementChild;
+    if (done.refocus && lost && added && added !== done.first) {
+      if (!added.hasAttribute("tabindex")) added.setAttribute("tabindex", "-1");
+      added.focus({ preventScroll: true });
+    }
+  });
+
+  htmx.onLoad(function (root) {
+    var found = function (selector, attach) {
+      if (root.matches && root.matches(selector)) attach(root);
+      if (root.querySelectorAll) root.querySelectorAll(selector).forEach(attach);
+    };
+    found("[data-poll]", startPolling);
   });
 })();

@@ -1,0 +1,194 @@
+"""The live feed in a real browser: "N new comments" (two people, two browser contexts),
+times that stay current, the character count, and the same pages without JavaScript.
+
+Time is Playwright's fake clock (page.clock): the 20-second check and the 30-second time
+refresh run when the test moves the clock on, not after real waits. The page being hidden
+is a document.visibilityState override and a visibilitychange event, the two things a
+browser changes when a tab goes to the background (headless Chromium never hides a page by
+itself); the glue reads nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser
+from playwright.sync_api import Locator
+from playwright.sync_api import Page
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+from tests.conftest import add_posts
+from tests.conftest import make_user
+from tests.e2e.conftest import ConsoleErrors
+from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import browser_page
+from tests.e2e.conftest import log_in
+from webapp.core.timeutil import utcnow
+
+pytestmark = pytest.mark.browser
+
+CHECK = "/feed/new"
+POLL_MS = 20_000
+NEW_BUTTON = "#new-comments-button"
+
+HIDE = """() => {
+  Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+SHOW = """() => {
+  delete document.visibilityState;  // the prototype's getter again: "visible"
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+# The first comment of the feed whose box is (partly) on screen: what the reader looks at.
+FIRST_ON_SCREEN = """() => {
+  const items = [...document.querySelectorAll("#feed-items > .post")];
+  return items.find(item => item.getBoundingClientRect().bottom > 0).id;
+}"""
+
+
+@pytest.fixture
+def people(app: Flask) -> dict[str, int]:
+    """Alice reads, Bob writes; Carol wrote a long feed an hour ago."""
+    ids = {name: make_user(app, name) for name in ("alice", "bob", "carol")}
+    start = utcnow() - timedelta(hours=1)
+    for n in range(30):
+        body = f"Comment {n} by Carol.\n" + "A line to make the feed long enough to scroll. " * 3
+        add_posts(app, ids["carol"], [body], timestamp=start + timedelta(seconds=n))
+    return ids
+
+
+@pytest.fixture
+def reader(
+    browser: Browser, live_server: LiveServer, console_errors: ConsoleErrors
+) -> Iterator[Page]:
+    with browser_page(browser, live_server, console_errors) as page:
+        page.clock.install()
+        yield page
+
+
+def checks(server: LiveServer) -> int:
+    return server.paths.count(CHECK)
+
+
+def poll_once(page: Page) -> int:
+    """Move the clock on by one poll interval; the status of the check that it makes."""
+    with page.expect_response(lambda response: CHECK + "?" in response.url) as answer:
+        page.clock.run_for(POLL_MS)
+    return answer.value.status
+
+
+def top_of(locator: Locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None
+    return box["y"]
+
+
+def post_through_the_form(page: Page, body: str) -> None:
+    page.get_by_label("Say something").fill(body)
+    page.get_by_role("button", name="Post").click()
+    expect(page.locator("#feed-items .post").first).to_contain_text(body)
+
+
+@pytest.mark.usefixtures("people")
+def test_new_comments_come_in_above_without_moving_the_view(
+    app: Flask,
+    browser: Browser,
+    live_server: LiveServer,
+    console_errors: ConsoleErrors,
+    reader: Page,
+    people: dict[str, int],
+) -> None:
+    log_in(reader, "alice", PASSWORD)
+    expect(reader.locator(NEW_BUTTON)).to_have_count(0)
+    reader.mouse.wheel(0, 900)
+    reader.wait_for_function("window.scrollY >= 900")
+    looked_at = reader.locator("#" + reader.evaluate(FIRST_ON_SCREEN))
+
+    # Bob posts through his own browser; two more come from elsewhere (another instance).
+    with browser_page(browser, live_server, console_errors) as writer:
+        log_in(writer, "bob", PASSWORD)
+        post_through_the_form(writer, "Bob was here")
+    add_posts(app, people["bob"], ["Bob again", "Bob, third"])
+    # Alice's own comment (from another tab) is not news to her.
+    add_posts(app, people["alice"], ["Alice elsewhere"])
+
+    before = checks(live_server)
+    assert poll_once(reader) == 200
+    button = reader.locator(NEW_BUTTON)
+    expect(button).to_have_text("3 new comments")
+    assert checks(live_server) == before + 1
+    expect(button).to_be_in_viewport()  # it floats at the top of the screen
+    expect(reader.locator("#new-comments")).to_have_attribute("role", "status")
+
+    y_before = top_of(looked_at)
+    scroll_before = reader.evaluate("window.scrollY")
+    button.click()
+    first = reader.locator("#feed-items > .post").first
+    expect(first).to_contain_text("Bob, third")
+    expect(reader.locator(NEW_BUTTON)).to_have_count(0)
+    assert abs(top_of(looked_at) - y_before) <= 2
+    assert reader.evaluate("window.scrollY") > scroll_before  # the page grew above
+    texts = reader.locator("#feed-items > .post .post-body").all_inner_texts()
+    assert texts[:3] == ["Bob, third", "Bob again", "Bob was here"]
+    # Keyboard focus was on the button, which is gone: it is on the first new comment.
+    assert reader.evaluate("document.activeElement.id") == first.get_attribute("id")
+
+    # The cursor moved on: the next checks find nothing (204) and show nothing.
+    assert poll_once(reader) == 204
+    assert poll_once(reader) == 204
+    assert checks(live_server) == before + 3
+    expect(reader.locator(NEW_BUTTON)).to_have_count(0)
+    add_posts(app, people["bob"], ["One more"])
+    assert poll_once(reader) == 200
+    expect(reader.locator(NEW_BUTTON)).to_have_text("1 new comment")
+
+
+@pytest.mark.usefixtures("people")
+def test_at_the_top_the_new_comments_show(
+    app: Flask, live_server: LiveServer, reader: Page, people: dict[str, int]
+) -> None:
+    log_in(reader, "alice", PASSWORD)
+    add_posts(app, people["bob"], ["Fresh"])
+    assert poll_once(reader) == 200
+    reader.locator(NEW_BUTTON).click()
+    first = reader.locator("#feed-items > .post").first
+    expect(first).to_contain_text("Fresh")
+    expect(first).to_be_in_viewport()
+    # Its card works like any other.
+    expect(first.locator(".user-link")).to_have_attribute("data-hovercard", "")
+
+
+@pytest.mark.usefixtures("people")
+def test_no_check_while_the_page_is_hidden(
+    app: Flask, live_server: LiveServer, reader: Page, people: dict[str, int]
+) -> None:
+    log_in(reader, "alice", PASSWORD)
+    reader.evaluate(HIDE)
+    add_posts(app, people["bob"], ["While you were away"])
+    before = checks(live_server)
+    reader.clock.run_for(3 * POLL_MS)
+    reader.wait_for_timeout(300)  # room for a request that should not happen
+    assert checks(live_server) == before
+    expect(reader.locator(NEW_BUTTON)).to_have_count(0)
+    # Back after a minute away: the check runs at once, not up to 20 seconds later.
+    reader.evaluate(SHOW)
+    expect(reader.locator(NEW_BUTTON)).to_have_text("1 new comment")
+    assert checks(live_server) == before + 1
+
+
+@pytest.mark.usefixtures("people")
+def test_a_short_absence_waits_for_the_next_check(live_server: LiveServer, reader: Page) -> None:
+    log_in(reader, "alice", PASSWORD)
+    reader.evaluate(HIDE)
+    reader.clock.run_for(5_000)
+    before = checks(live_server)
+    reader.evaluate(SHOW)
+    reader.wait_for_timeout(300)
+    assert checks(live_server) == before
+    assert poll_once(reader) == 204
+    assert checks(live_server) == before + 1
