@@ -1,6 +1,7 @@
-// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js, and two
+// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js, and three
 // small generic behaviours further down, each driven by a marker in the markup: polling
-// (`data-poll`) and keeping the reader's view in place (`data-keep-view`).
+// (`data-poll`), keeping the reader's view in place (`data-keep-view`) and times that stay
+// current (`time[data-relative]`).
 //
 // Hover cards.
 // A link marked `data-hovercard` carries its own htmx attributes (hx-get, and hx-trigger on
@@ -301,6 +302,7 @@
     }
     var away = hiddenSince === null ? 0 : Date.now() - hiddenSince;
     hiddenSince = null;
+    refreshTimes(document);
     document.querySelectorAll("[data-poll]").forEach(function (elt) {
       if (!elt._poll || away < elt._poll.ms) return;
       elt.dispatchEvent(new CustomEvent(POLL));
@@ -368,7 +370,58 @@
     }
   });
 
+  // Times that stay current. A `<time datetime="..." data-relative>` shows how long ago it
+  // was, worded exactly as the server words it (relative_time in webapp/core/templating.py:
+  // "just now", "5 min ago", "3 hours ago", "2 weeks ago"); it is brought up to date every
+  // 30 seconds while the page is visible, when the page comes back, and when htmx adds it.
+  // (Intl.RelativeTimeFormat would say "5 min. ago" and "3 hr. ago" in English: a page
+  // would then word the same age two ways.) Its title becomes the moment in the reader's
+  // own time zone; the server can only write UTC there.
+  var TIME_UNITS = [
+    [365 * 24 * 3600, "year"],
+    [30 * 24 * 3600, "month"],
+    [7 * 24 * 3600, "week"],
+    [24 * 3600, "day"],
+    [3600, "hour"],
+    [60, "min"],
+  ];
+  var localTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+  function relativeTime(seconds) {
+    for (var i = 0; i < TIME_UNITS.length; i++) {
+      var size = TIME_UNITS[i][0];
+      var unit = TIME_UNITS[i][1];
+      if (seconds >= size) {
+        var count = Math.floor(seconds / size);
+        return count + " " + unit + (count > 1 && unit !== "min" ? "s" : "") + " ago";
+      }
+    }
+    return "just now"; // under a minute, or a clock a little ahead of the server's
+  }
+
+  function refreshTime(time) {
+    // Python writes microseconds; Date.parse is only sure to read milliseconds.
+    var moment = Date.parse(time.getAttribute("datetime").replace(/(\.\d{3})\d+/, "$1"));
+    if (isNaN(moment)) return;
+    var text = relativeTime(Math.floor((Date.now() - moment) / 1000));
+    if (time.textContent !== text) time.textContent = text;
+    if (!time._localTitle) {
+      time.title = localTime.format(moment);
+      time._localTitle = true;
+    }
+  }
+
+  function refreshTimes(root) {
+    if (root.matches && root.matches("time[data-relative]")) refreshTime(root);
+    if (root.querySelectorAll) root.querySelectorAll("time[data-relative]").forEach(refreshTime);
+  }
+
+  setInterval(function () {
+    if (document.visibilityState === "visible") refreshTimes(document);
+  }, 30 * 1000);
+
   htmx.onLoad(function (root) {
+    refreshTimes(root);
     var found = function (selector, attach) {
       if (root.matches && root.matches(selector)) attach(root);
       if (root.querySelectorAll) root.querySelectorAll(selector).forEach(attach);

@@ -11,7 +11,9 @@ itself); the glue reads nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -27,6 +29,7 @@ from tests.e2e.conftest import ConsoleErrors
 from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import browser_page
 from tests.e2e.conftest import log_in
+from webapp.core.templating import relative_time
 from webapp.core.timeutil import utcnow
 
 pytestmark = pytest.mark.browser
@@ -192,3 +195,54 @@ def test_a_short_absence_waits_for_the_next_check(live_server: LiveServer, reade
     assert checks(live_server) == before
     assert poll_once(reader) == 204
     assert checks(live_server) == before + 1
+
+
+# Times that stay current ---------------------------------------------------------------------
+
+
+def test_just_now_becomes_two_min_ago_without_a_reload(
+    app: Flask, browser: Browser, live_server: LiveServer, console_errors: ConsoleErrors
+) -> None:
+    bob = make_user(app, "bob")
+    make_user(app, "alice")
+    with browser_page(browser, live_server, console_errors, timezone_id="America/New_York") as page:
+        page.clock.install()
+        log_in(page, "alice", PASSWORD)
+        add_posts(app, bob, ["Just posted"])
+        page.reload()
+        time_ = page.locator("#feed-items .post time").first
+        expect(time_).to_have_text("just now")
+        # The title is the moment in the reader's own time zone, not the server's UTC.
+        moment = datetime.fromisoformat(time_.get_attribute("datetime") or "")
+        local = moment.astimezone(ZoneInfo("America/New_York"))
+        title = time_.get_attribute("title") or ""
+        assert "UTC" not in title and local.strftime("%-I:%M") in title, title
+        page.clock.fast_forward("02:00")
+        expect(time_).to_have_text("2 min ago")
+        page.clock.fast_forward("03:00")
+        expect(time_).to_have_text("5 min ago")
+
+
+# Ages either side of every step of the wording, in seconds.
+AGES = [0, 30, 59, 60, 119, 120, 3599, 3600, 7199, 7200, 86399, 86400, 2 * 86400]
+AGES += [7 * 86400 - 1, 7 * 86400, 14 * 86400, 30 * 86400, 61 * 86400, 365 * 86400]
+AGES += [800 * 86400]
+
+
+@pytest.mark.usefixtures("people")
+def test_the_browser_words_every_age_as_the_server_does(reader: Page) -> None:
+    log_in(reader, "alice", PASSWORD)
+    now = (utcnow() + timedelta(minutes=1)).replace(microsecond=123456)
+    reader.clock.pause_at(now)  # Date.now() is exactly `now` from here on
+    moments = [now - timedelta(seconds=age) for age in AGES]
+    html = "".join(
+        f'<p><time datetime="{moment.isoformat()}" data-relative>?</time></p>' for moment in moments
+    )
+    # As htmx brings content in (htmx.swap runs what htmx.onLoad registered).
+    reader.evaluate("html => htmx.swap('#feed-items', html, {swapStyle: 'afterbegin'})", html)
+    times = reader.locator("#feed-items > p time")
+    assert times.all_inner_texts() == [relative_time(moment, now) for moment in moments]
+    # Each got its title, in the reader's time zone (this browser's: UTC, so no hours to
+    # compare, but the local format, not the server's).
+    titles = [times.nth(n).get_attribute("title") or "" for n in range(len(AGES))]
+    assert all(title and not title.endswith("UTC") for title in titles), titles
