@@ -1,7 +1,7 @@
-// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js, and three
+// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js, and four
 // small generic behaviours further down, each driven by a marker in the markup: polling
-// (`data-poll`), keeping the reader's view in place (`data-keep-view`) and times that stay
-// current (`time[data-relative]`).
+// (`data-poll`), keeping the reader's view in place (`data-keep-view`), times that stay
+// current (`time[data-relative]`) and a live character count (`data-char-limit`).
 //
 // Hover cards.
 // A link marked `data-hovercard` carries its own htmx attributes (hx-get, and hx-trigger on
@@ -420,6 +420,58 @@
     if (document.visibilityState === "visible") refreshTimes(document);
   }, 30 * 1000);
 
+  // A live character count. A textarea marked `data-char-limit="280"` gets "12/280" under
+  // it, counted as the server counts (len() after clean_text in webapp/core/textrules.py:
+  // code points, so an emoji is one; a line break is one; outer whitespace left out). A
+  // screen reader hears it only near the limit, from a visually hidden polite live region
+  // that speaks when the count crosses 20 left, 10 left, and over the limit (or back),
+  // not at every keystroke. The server's "At most N characters" stays as the field's help.
+  var NEAR = [20, 10]; // characters left at which a screen reader hears the count
+
+  function charCount(value) {
+    return Array.from(value.replace(/\r\n?/g, "\n").trim()).length;
+  }
+
+  function nearness(left) {
+    if (left < 0) return NEAR.length + 1; // over the limit
+    var level = 0;
+    NEAR.forEach(function (threshold, i) {
+      if (left <= threshold) level = i + 1;
+    });
+    return level;
+  }
+
+  function attachCounter(field) {
+    var limit = Number(field.getAttribute("data-char-limit"));
+    if (field._counter || !(limit > 0)) return;
+    var count = element("p", "char-count");
+    var spoken = element("span", "visually-hidden");
+    spoken.setAttribute("aria-live", "polite");
+    var shown = element("span", "char-count-number");
+    count.append(shown, spoken);
+    field.insertAdjacentElement("afterend", count);
+    var state = { level: -1 };
+    field._counter = state;
+    function update() {
+      var used = charCount(field.value);
+      var left = limit - used;
+      shown.textContent = used + "/" + limit;
+      count.classList.toggle("over", left < 0);
+      var level = nearness(left);
+      if (state.level !== -1 && level !== state.level) {
+        spoken.textContent =
+          level === 0
+            ? ""
+            : left < 0
+              ? -left + (left === -1 ? " character" : " characters") + " over the limit"
+              : left + (left === 1 ? " character" : " characters") + " left";
+      }
+      state.level = level;
+    }
+    field.addEventListener("input", update);
+    update();
+  }
+
   htmx.onLoad(function (root) {
     refreshTimes(root);
     var found = function (selector, attach) {
@@ -427,5 +479,6 @@
       if (root.querySelectorAll) root.querySelectorAll(selector).forEach(attach);
     };
     found("[data-poll]", startPolling);
+    found("textarea[data-char-limit]", attachCounter);
   });
 })();

@@ -246,3 +246,114 @@ def test_the_browser_words_every_age_as_the_server_does(reader: Page) -> None:
     # compare, but the local format, not the server's).
     titles = [times.nth(n).get_attribute("title") or "" for n in range(len(AGES))]
     assert all(title and not title.endswith("UTC") for title in titles), titles
+
+
+# Writing: the character count ------------------------------------------------------------
+
+
+def counter_of(field: Locator) -> tuple[Locator, Locator]:
+    """The count shown under a field, and its live region for screen readers."""
+    count = field.locator("xpath=following-sibling::p[contains(@class, 'char-count')]")
+    return count.locator(".char-count-number"), count.locator("[aria-live=polite]")
+
+
+@pytest.mark.usefixtures("people")
+def test_the_count_follows_the_text_and_speaks_only_near_the_limit(page: Page) -> None:
+    log_in(page, "alice", PASSWORD)
+    field = page.get_by_label("Say something")
+    shown, spoken = counter_of(field)
+    expect(shown).to_have_text("0/280")
+    expect(page.get_by_text("At most 280 characters")).to_be_visible()
+    field.fill("héllo 🙂\r\nbye")  # code points, and a line break is one character
+    expect(shown).to_have_text("11/280")
+    field.press_sequentially("!!")
+    expect(shown).to_have_text("13/280")
+    expect(spoken).to_have_text("")  # far from the limit: nothing is read out
+    field.fill("a" * 259)
+    expect(shown).to_have_text("259/280")
+    expect(spoken).to_have_text("")
+    field.fill("a" * 260)
+    expect(spoken).to_have_text("20 characters left")
+    field.fill("a" * 265)  # the same step: it is not read out again
+    expect(shown).to_have_text("265/280")
+    expect(spoken).to_have_text("20 characters left")
+    field.fill("a" * 271)
+    expect(spoken).to_have_text("9 characters left")
+    field.fill("  " + "a" * 280 + "\n")  # outer space is not counted, as on the server
+    expect(shown).to_have_text("280/280")
+    field.fill("a" * 281)
+    expect(spoken).to_have_text("1 character over the limit")
+    expect(shown).to_have_text("281/280")
+    expect(shown.locator("..")).to_have_class("char-count over")
+    field.fill("a" * 100)
+    expect(spoken).to_have_text("")
+
+
+@pytest.mark.usefixtures("people")
+def test_an_over_long_comment_is_refused_with_its_text_kept(
+    page: Page, console_errors: ConsoleErrors
+) -> None:
+    console_errors.expect_status(422, "/")  # the form with its error
+    log_in(page, "alice", PASSWORD)
+    field = page.get_by_label("Say something")
+    field.fill("b" * 300)  # nothing cuts it: no maxlength
+    expect(field).to_have_value("b" * 300)
+    page.get_by_role("button", name="Post").click()
+    expect(page.get_by_text("Comments are at most 280 characters (300 now).")).to_be_visible()
+    field = page.get_by_label("Say something")
+    expect(field).to_have_value("b" * 300)
+    # The form htmx put back has its own count.
+    shown, _ = counter_of(field)
+    expect(shown).to_have_text("300/280")
+
+
+@pytest.mark.usefixtures("people")
+def test_about_me_over_the_limit_shows_the_error_and_keeps_the_text(
+    page: Page, console_errors: ConsoleErrors
+) -> None:
+    console_errors.expect_status(422, "/settings/profile")
+    log_in(page, "alice", PASSWORD)
+    page.goto("/settings")
+    field = page.get_by_label("About me")
+    expect(page.locator("#about_me-help")).to_have_text("At most 280 characters")
+    text = "Tea and hover cards. " * 15  # 315 characters, 314 once trimmed
+    field.fill(text)
+    expect(field).to_have_value(text)
+    shown, spoken = counter_of(field)
+    expect(shown).to_have_text("314/280")
+    expect(spoken).to_have_text("34 characters over the limit")
+    page.locator("#profile").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("About me is at most 280 characters (314 now).")).to_be_visible()
+    field = page.get_by_label("About me")
+    expect(field).to_have_value(text.strip())
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(counter_of(field)[0]).to_have_text("314/280")
+
+
+# Without JavaScript ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("people")
+def test_without_javascript_the_feed_posting_and_the_limits_work(
+    browser: Browser, live_server: LiveServer, console_errors: ConsoleErrors
+) -> None:
+    console_errors.expect_status(422, "/settings/profile")  # the page with the error
+    with browser_page(browser, live_server, console_errors, java_script_enabled=False) as page:
+        log_in(page, "alice", PASSWORD)
+        expect(page.locator("#feed-items .post")).to_have_count(20)
+        expect(page.get_by_text("At most 280 characters")).to_be_visible()
+        expect(page.locator(".char-count")).to_have_count(0)
+        expect(page.locator(NEW_BUTTON)).to_have_count(0)
+        # The server's UTC title stays.
+        title = page.locator("#feed-items .post time").first.get_attribute("title")
+        assert (title or "").endswith("UTC")
+        page.get_by_label("Say something").fill("No script needed")
+        page.get_by_role("button", name="Post").click()
+        expect(page.get_by_text("Your comment is live.")).to_be_visible()
+        expect(page.locator("#feed-items .post").first).to_contain_text("No script needed")
+        page.goto("/settings")
+        expect(page.locator("#about_me-help")).to_have_text("At most 280 characters")
+        page.get_by_label("About me").fill("z" * 290)
+        page.locator("#profile").get_by_role("button", name="Save").click()
+        expect(page.get_by_text("About me is at most 280 characters (290 now).")).to_be_visible()
+        expect(page.get_by_label("About me")).to_have_value("z" * 290)

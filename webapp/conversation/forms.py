@@ -18,7 +18,9 @@ class PostForm(TextForm):
     body = TextAreaField(
         "Say something",
         validators=[DataRequired(message="Write something first.")],
-        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 3},
+        # No maxlength: a browser would silently cut pasted text there. The limit is said
+        # as help, counted live (static/js/app.js) and checked here.
+        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 3},
     )
     submit = SubmitField("Post")
 
