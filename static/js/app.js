@@ -444,12 +444,19 @@
   function attachCounter(field) {
     var limit = Number(field.getAttribute("data-char-limit"));
     if (field._counter || !(limit > 0)) return;
-    var count = element("p", "char-count");
-    var spoken = element("span", "visually-hidden");
-    spoken.setAttribute("aria-live", "polite");
-    var shown = element("span", "char-count-number");
-    count.append(shown, spoken);
-    field.insertAdjacentElement("afterend", count);
+    // Its place may be in the page already (the field macro writes it, so nothing moves
+    // when it is filled); else it goes right after the field.
+    var place = field.parentNode.querySelector(".char-count");
+    var count = place || element("p", "char-count");
+    var shown = count.querySelector(".char-count-number");
+    var spoken = count.querySelector("[aria-live]");
+    if (!shown) count.appendChild((shown = element("span", "char-count-number")));
+    if (!spoken) {
+      spoken = element("span", "visually-hidden");
+      spoken.setAttribute("aria-live", "polite");
+      count.appendChild(spoken);
+    }
+    if (!place) field.insertAdjacentElement("afterend", count);
     var state = { level: -1 };
     field._counter = state;
     function update() {

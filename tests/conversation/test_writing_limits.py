@@ -32,6 +32,9 @@ def test_the_limit_is_help_text_not_a_silent_cut(client: FlaskClient, page: str,
     assert 'data-char-limit="280"' in tag
     assert f'aria-describedby="{name}-help"' in tag
     assert f'<p class="field-help" id="{name}-help">At most 280 characters</p>' in html
+    # The live count's place, empty and hidden without JavaScript, kept so the page does
+    # not move when the script fills it.
+    assert '<p class="char-count needs-js"><span class="char-count-number"></span>' in html
 
 
 @pytest.mark.parametrize("htmx", [True, False])
