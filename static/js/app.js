@@ -1,5 +1,9 @@
-// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js.
+// Hoverfeed's only first-party script: generic glue between htmx and Tippy.js, and four
+// small generic behaviours further down, each driven by a marker in the markup: polling
+// (`data-poll`), keeping the reader's view in place (`data-keep-view`), times that stay
+// current (`time[data-relative]`) and a live character count (`data-char-limit`).
 //
+// Hover cards.
 // A link marked `data-hovercard` carries its own htmx attributes (hx-get, and hx-trigger on
 // "hovercard:intent" and focus) that fetch a fragment when a person points at it or it gets
 // keyboard focus. This file says when a person points (see "Intent" below) and shows that
@@ -274,5 +278,223 @@
     if (!field.matches || !field.matches("textarea[data-caret-end]")) return;
     field.removeAttribute("data-caret-end");
     field.setSelectionRange(field.value.length, field.value.length);
+  });
+
+  // Polling. An element marked `data-poll="N"` hears POLL every N seconds while the page is
+  // visible, and right away when the page comes back after being hidden for N seconds or
+  // more; its own hx-trigger listens for POLL (htmx's `every Ns` would also ask from hidden
+  // tabs, and its event filters need eval, which the CSP forbids). An element that htmx
+  // replaces stops; its successor starts its own timer when htmx loads it.
+  var POLL = "poll:tick";
+  var hiddenSince = document.visibilityState === "visible" ? null : Date.now();
+
+  function schedulePoll(elt) {
+    clearTimeout(elt._poll.timer);
+    elt._poll.timer = setTimeout(function () {
+      if (!elt.isConnected) return;
+      if (document.visibilityState === "visible") elt.dispatchEvent(new CustomEvent(POLL));
+      schedulePoll(elt);
+    }, elt._poll.ms);
+  }
+
+  function startPolling(elt) {
+    var ms = Number(elt.getAttribute("data-poll")) * 1000;
+    if (elt._poll || !(ms > 0)) return;
+    elt._poll = { ms: ms, timer: 0 };
+    schedulePoll(elt);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible") {
+      hiddenSince = Date.now();
+      return;
+    }
+    var away = hiddenSince === null ? 0 : Date.now() - hiddenSince;
+    hiddenSince = null;
+    refreshTimes(document);
+    document.querySelectorAll("[data-poll]").forEach(function (elt) {
+      if (!elt._poll || away < elt._poll.ms) return;
+      elt.dispatchEvent(new CustomEvent(POLL));
+      schedulePoll(elt); // the next one N seconds from now, not from the last
+    });
+  });
+
+  // Keeping the reader's view in place. When a request from an element marked
+  // `data-keep-view` adds content above what the reader is looking at (the target's top is
+  // scrolled out of view), the first of the target's children still on screen stays at the
+  // same height on screen. CSS scroll anchoring would do this in Chromium and Firefox, but
+  // not in Safari, and it is switched off for this one swap (html.keeping-view) so the two
+  // never both move the page. When the target's top is on screen, the new content simply
+  // shows. Focus on the control that asked, which the answer removes, goes to the first
+  // thing added (without scrolling), not to the top of the page.
+  var kept = null; // { node, top, first, target, refocus }
+
+  function keepsView(elt) {
+    return Boolean(elt && elt.hasAttribute && elt.hasAttribute("data-keep-view"));
+  }
+
+  // Before htmx disables the control for the request (hx-disabled-elt), which takes its
+  // focus away.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (keepsView(elt)) elt._hadFocus = elt.contains(document.activeElement);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    // detail.elt is the target here; the element that asked is in requestConfig.
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var target = event.detail.target;
+    kept = null;
+    if (!keepsView(elt) || !target || !event.detail.shouldSwap) return;
+    var node = null;
+    if (target.getBoundingClientRect().top < 0) {
+      node = Array.prototype.find.call(target.children, function (child) {
+        return child.getBoundingClientRect().bottom > 0;
+      });
+    }
+    kept = {
+      node: node || null,
+      top: node ? node.getBoundingClientRect().top : 0,
+      first: target.firstElementChild,
+      target: target,
+      refocus: Boolean(elt._hadFocus),
+    };
+    if (node) document.documentElement.classList.add("keeping-view");
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!kept) return;
+    var done = kept;
+    kept = null;
+    if (done.node && done.node.isConnected) {
+      var moved = done.node.getBoundingClientRect().top - done.top;
+      if (Math.abs(moved) >= SAME_SPOT) window.scrollBy(0, moved);
+    }
+    document.documentElement.classList.remove("keeping-view");
+    var lost = !document.activeElement || document.activeElement === document.body;
+    var added = done.target.firstElementChild;
+    if (done.refocus && lost && added && added !== done.first) {
+      if (!added.hasAttribute("tabindex")) added.setAttribute("tabindex", "-1");
+      added.focus({ preventScroll: true });
+    }
+  });
+
+  // Times that stay current. A `<time datetime="..." data-relative>` shows how long ago it
+  // was, worded exactly as the server words it (relative_time in webapp/core/templating.py:
+  // "just now", "5 min ago", "3 hours ago", "2 weeks ago"); it is brought up to date every
+  // 30 seconds while the page is visible, when the page comes back, and when htmx adds it.
+  // (Intl.RelativeTimeFormat would say "5 min. ago" and "3 hr. ago" in English: a page
+  // would then word the same age two ways.) Its title becomes the moment in the reader's
+  // own time zone; the server can only write UTC there.
+  var TIME_UNITS = [
+    [365 * 24 * 3600, "year"],
+    [30 * 24 * 3600, "month"],
+    [7 * 24 * 3600, "week"],
+    [24 * 3600, "day"],
+    [3600, "hour"],
+    [60, "min"],
+  ];
+  var localTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+  function relativeTime(seconds) {
+    for (var i = 0; i < TIME_UNITS.length; i++) {
+      var size = TIME_UNITS[i][0];
+      var unit = TIME_UNITS[i][1];
+      if (seconds >= size) {
+        var count = Math.floor(seconds / size);
+        return count + " " + unit + (count > 1 && unit !== "min" ? "s" : "") + " ago";
+      }
+    }
+    return "just now"; // under a minute, or a clock a little ahead of the server's
+  }
+
+  function refreshTime(time) {
+    // Python writes microseconds; Date.parse is only sure to read milliseconds.
+    var moment = Date.parse(time.getAttribute("datetime").replace(/(\.\d{3})\d+/, "$1"));
+    if (isNaN(moment)) return;
+    var text = relativeTime(Math.floor((Date.now() - moment) / 1000));
+    if (time.textContent !== text) time.textContent = text;
+    if (!time._localTitle) {
+      time.title = localTime.format(moment);
+      time._localTitle = true;
+    }
+  }
+
+  function refreshTimes(root) {
+    if (root.matches && root.matches("time[data-relative]")) refreshTime(root);
+    if (root.querySelectorAll) root.querySelectorAll("time[data-relative]").forEach(refreshTime);
+  }
+
+  setInterval(function () {
+    if (document.visibilityState === "visible") refreshTimes(document);
+  }, 30 * 1000);
+
+  // A live character count. A textarea marked `data-char-limit="280"` gets "12/280" under
+  // it, counted as the server counts (len() after clean_text in webapp/core/textrules.py:
+  // code points, so an emoji is one; a line break is one; outer whitespace left out). A
+  // screen reader hears it only near the limit, from a visually hidden polite live region
+  // that speaks when the count crosses 20 left, 10 left, and over the limit (or back),
+  // not at every keystroke. The server's "At most N characters" stays as the field's help.
+  var NEAR = [20, 10]; // characters left at which a screen reader hears the count
+
+  function charCount(value) {
+    return Array.from(value.replace(/\r\n?/g, "\n").trim()).length;
+  }
+
+  function nearness(left) {
+    if (left < 0) return NEAR.length + 1; // over the limit
+    var level = 0;
+    NEAR.forEach(function (threshold, i) {
+      if (left <= threshold) level = i + 1;
+    });
+    return level;
+  }
+
+  function attachCounter(field) {
+    var limit = Number(field.getAttribute("data-char-limit"));
+    if (field._counter || !(limit > 0)) return;
+    // Its place may be in the page already (the field macro writes it, so nothing moves
+    // when it is filled); else it goes right after the field.
+    var place = field.parentNode.querySelector(".char-count");
+    var count = place || element("p", "char-count");
+    var shown = count.querySelector(".char-count-number");
+    var spoken = count.querySelector("[aria-live]");
+    if (!shown) count.appendChild((shown = element("span", "char-count-number")));
+    if (!spoken) {
+      spoken = element("span", "visually-hidden");
+      spoken.setAttribute("aria-live", "polite");
+      count.appendChild(spoken);
+    }
+    if (!place) field.insertAdjacentElement("afterend", count);
+    var state = { level: -1 };
+    field._counter = state;
+    function update() {
+      var used = charCount(field.value);
+      var left = limit - used;
+      shown.textContent = used + "/" + limit;
+      count.classList.toggle("over", left < 0);
+      var level = nearness(left);
+      if (state.level !== -1 && level !== state.level) {
+        spoken.textContent =
+          level === 0
+            ? ""
+            : left < 0
+              ? -left + (left === -1 ? " character" : " characters") + " over the limit"
+              : left + (left === 1 ? " character" : " characters") + " left";
+      }
+      state.level = level;
+    }
+    field.addEventListener("input", update);
+    update();
+  }
+
+  htmx.onLoad(function (root) {
+    refreshTimes(root);
+    var found = function (selector, attach) {
+      if (root.matches && root.matches(selector)) attach(root);
+      if (root.querySelectorAll) root.querySelectorAll(selector).forEach(attach);
+    };
+    found("[data-poll]", startPolling);
+    found("textarea[data-char-limit]", attachCounter);
   });
 })();

@@ -55,7 +55,9 @@ def test_feed_item_shows_avatar_link_time_and_escaped_text(app: Flask, client: F
     assert 'href="/user/Bob"' in item and 'hx-get="/user/Bob/popup"' in item
     assert 'hx-trigger="hovercard:intent, focus"' in item and "data-hovercard" in item
     assert re.search(
-        r'<time datetime="\d{4}-\d\d-\d\dT[^"]+\+00:00" title="[^"]+ UTC">just now</time>', item
+        r'<time datetime="\d{4}-\d\d-\d\dT[^"]+\+00:00" data-relative'
+        r' title="[^"]+ UTC">just now</time>',
+        item,
     )
     assert "first line\nsecond &lt;b&gt;line&lt;/b&gt;" in item
     assert "<b>" not in item

@@ -392,8 +392,8 @@ def test_each_time_links_to_its_comment_page(client: FlaskClient, thread: dict) 
     html = client.get("/").get_data(as_text=True)
     for post_id in (thread["top"], thread["carols"]):
         assert re.search(
-            rf'<a class="post-time" href="/c/{post_id}"><time datetime="[^"]+" title="[^"]+ UTC">'
-            r"just now</time></a>",
+            rf'<a class="post-time" href="/c/{post_id}"><time datetime="[^"]+" data-relative '
+            r'title="[^"]+ UTC">just now</time></a>',
             html,
         )
 

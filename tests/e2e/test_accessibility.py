@@ -10,6 +10,7 @@ known to run without needing anything the policy forbids.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +173,18 @@ def feed_with_a_card_error(visit: Visit) -> None:
     expect(visit.page.locator(CARD)).to_have_css("opacity", "1")
 
 
+def feed_with_new_comments_and_a_long_text(visit: Visit) -> None:
+    """The "N new comments" button (its check run by the fake clock) and a comment over
+    the limit, with its count."""
+    visit.page.clock.install()
+    log_in(visit.page, "alice", PASSWORD)
+    add_posts(visit.app, visit.people["bob"], ["news"])
+    visit.page.clock.run_for(20_000)
+    expect(visit.page.locator("#new-comments-button")).to_have_text("1 new comment")
+    visit.page.get_by_label("Say something").fill("x" * 281)
+    expect(visit.page.locator(".char-count")).to_have_class(re.compile(r"\bover\b"))
+
+
 def profile(visit: Visit) -> None:
     log_in(visit.page, "alice", PASSWORD)
     visit.page.goto("/user/bob")
@@ -205,6 +218,7 @@ PAGES: dict[str, Callable[[Visit], None]] = {
     "feed-open-card": feed_with_an_open_card,
     "feed-card-loading": feed_with_a_loading_card,
     "feed-card-error": feed_with_a_card_error,
+    "feed-new-comments-and-count": feed_with_new_comments_and_a_long_text,
     "profile": profile,
     "thread": thread,
     "settings": settings,

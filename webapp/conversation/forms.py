@@ -19,7 +19,9 @@ class PostForm(TextForm):
     body = TextAreaField(
         "Say something",
         validators=[DataRequired(message="Write something first.")],
-        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 3},
+        # No maxlength: a browser would silently cut pasted text there. The limit is said
+        # as help, counted live (static/js/app.js) and checked here.
+        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 3},
     )
     submit = SubmitField("Post")
 
@@ -36,7 +38,7 @@ class EditForm(PostForm):
     body = TextAreaField(
         "Edit your comment",
         validators=[DataRequired(message="Write something first.")],
-        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 3},
+        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 3},
     )
     # The page to go back to without JavaScript (checked again when used: see back_path).
     next = HiddenField()
@@ -47,6 +49,6 @@ class ReplyForm(PostForm):
     body = TextAreaField(
         "Your reply",
         validators=[DataRequired(message="Write something first.")],
-        render_kw={"maxlength": BODY_MAX_LENGTH, "rows": 2},
+        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 2},
     )
     submit = SubmitField("Reply")

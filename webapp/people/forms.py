@@ -6,7 +6,6 @@ from wtforms import BooleanField
 from wtforms import Field
 from wtforms import SubmitField
 from wtforms import TextAreaField
-from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from webapp.core.forms import TextForm
@@ -21,15 +20,19 @@ from webapp.models import ABOUT_ME_MAX_LENGTH
 class EditProfileForm(TextForm):
     about_me = TextAreaField(
         "About me",
-        validators=[present, Length(max=ABOUT_ME_MAX_LENGTH)],
-        render_kw={"maxlength": ABOUT_ME_MAX_LENGTH, "rows": 4},
+        validators=[present],
+        # No maxlength (a browser would silently cut pasted text): the limit is said as
+        # help, counted live (static/js/app.js) and checked below, after clean_text.
+        render_kw={"data-char-limit": ABOUT_ME_MAX_LENGTH, "rows": 4},
     )
     submit = SubmitField("Save")
 
     def validate_about_me(self, field: Field) -> None:
         field.data = clean_text(field.data)
         if len(field.data) > ABOUT_ME_MAX_LENGTH:
-            raise ValidationError(f"At most {ABOUT_ME_MAX_LENGTH} characters.")
+            raise ValidationError(
+                f"About me is at most {ABOUT_ME_MAX_LENGTH} characters ({len(field.data)} now)."
+            )
         if has_control_characters(field.data):
             raise ValidationError(CONTROL_CHARACTERS_MESSAGE)
         problem = invisible_character_problem(field.data)

@@ -1,0 +1,119 @@
+"""The "N new comments" check: how many top comments other people posted since the newest
+one a reader's feed shows, and those comments when the reader asks for them.
+
+The database is the only source of truth (no state in the process), so any number of app
+instances answer alike. Each check is one statement on the (parent_id, timestamp, id) index,
+counting at most NEWS_CAP rows: its cost does not grow with a busy feed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import Select
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import tuple_
+
+from webapp.conversation.mentions import post_mentions_column
+from webapp.conversation.mentions import usernames
+from webapp.conversation.posts import Author
+from webapp.conversation.posts import PostView
+from webapp.core.database import request_connection
+from webapp.core.pagination import PAGE_SIZE
+from webapp.core.pagination import Cursor
+from webapp.models import Post
+from webapp.models import User
+
+# How often an open feed asks (seconds), while its tab is visible.
+POLL_SECONDS = 20
+# Counted at most; the button then says "99+".
+NEWS_CAP = 100
+# The cursor of an empty feed: everything is newer.
+START = Cursor(datetime.fromtimestamp(0, UTC), 0)
+
+
+def _newer_than_cursor():
+    """Live top comments after the cursor, not by the viewer (htmx already put the viewer's
+    own comments on their page)."""
+    return (
+        Post.parent_id.is_(None),
+        Post.deleted_at.is_(None),
+        Post.user_id != bindparam("viewer_id"),
+        tuple_(Post.timestamp, Post.id)
+        > tuple_(bindparam("timestamp", type_=Post.timestamp.type), bindparam("post_id")),
+    )
+
+
+@cache
+def count_query() -> Select:
+    """SELECT count(*) FROM (SELECT id ... LIMIT NEWS_CAP): the LIMIT inside bounds the walk."""
+    newer = select(Post.id).where(*_newer_than_cursor()).limit(NEWS_CAP).subquery()
+    return select(func.count()).select_from(newer)
+
+
+@cache
+def items_query() -> Select:
+    """The oldest page of new comments, oldest first, with their authors and mentions (the
+    feed page's columns): taking them from the cursor upwards leaves no gap, and any newer
+    ones are announced by the next check."""
+    return (
+        select(
+            Post.id,
+            Post.body,
+            Post.timestamp,
+            User.username,
+            User.username_canon,
+            post_mentions_column(Post.id),
+            Post.user_id,
+            Post.reply_count,
+            Post.edited_at,
+        )
+        .join(User, Post.user_id == User.id)
+        .where(*_newer_than_cursor())
+        .order_by(Post.timestamp, Post.id)
+        .limit(PAGE_SIZE)
+    )
+
+
+def _parameters(after: Cursor, viewer_id: int) -> dict[str, object]:
+    return {"viewer_id": viewer_id, "timestamp": after.timestamp, "post_id": after.id}
+
+
+def count_new(after: Cursor, viewer_id: int) -> int:
+    """How many (at most NEWS_CAP) top comments by others came after the cursor."""
+    return request_connection().execute(count_query(), _parameters(after, viewer_id)).scalar_one()
+
+
+def new_posts(after: Cursor, viewer_id: int) -> list[PostView]:
+    """Up to a page of them, newest first, as the feed shows them."""
+    rows = request_connection().execute(items_query(), _parameters(after, viewer_id)).all()
+    posts = [
+        PostView(
+            id,
+            body,
+            timestamp,
+            Author(name, canon),
+            usernames(mentioned),
+            user_id=user_id,
+            reply_count=reply_count,
+            edited_at=edited_at,
+        )
+        for id, body, timestamp, name, canon, mentioned, user_id, reply_count, edited_at in rows
+    ]
+    posts.reverse()
+    return posts
+
+
+def news_label(count: int) -> str:
+    if count >= NEWS_CAP:
+        return f"{NEWS_CAP - 1}+ new comments"
+    return f"{count} new comment{'' if count == 1 else 's'}"
+
+
+def newest_cursor(posts: list[PostView], default: Cursor) -> Cursor:
+    """The cursor of the newest comment of a newest-first list."""
+    return Cursor(posts[0].timestamp, posts[0].id) if posts else default
