@@ -7,12 +7,14 @@
 Builds the benchmark's dataset (bench/dataset.py) in a throwaway schema and prints, for
 each statement a request runs (loading the session's user, the card of an ordinary and of
 the busiest user, the card with a long "Followed by" line and the busiest user's card as
-its viewer sees it, the feed's first page, page 2, the page 5,000,000 deep and a profile
-page's comments), its plan as the database executed it (PostgreSQL) or would (SQLite).
-Then it checks what the design promises: no table read from end to end, and (PostgreSQL,
-which counts them) no node reading more rows than a page needs, or for a card than the
-shorter of the viewer's follows and the card user's followers (the "Followed by" line
-walks that one; both, where PostgreSQL intersects them).
+its viewer sees it, the feed's first page, page 2, the page 5,000,000 deep, the latest
+replies of the first and the deep page's comments, a thread page's replies, the
+new-comments check with nothing new and at its cap, and a profile page's comments), its
+plan as the database executed it (PostgreSQL) or would (SQLite). Then it checks what the
+design promises: no table read from end to end, and (PostgreSQL, which counts them) no node
+reading more rows than a page needs, or for a card than the shorter of the viewer's follows
+and the card user's followers (the "Followed by" line walks that one; both, where
+PostgreSQL intersects them), or for the latest replies than the page's threads hold.
 """
 
 from __future__ import annotations
@@ -31,13 +33,20 @@ from sqlalchemy import select
 from bench.common import SETTINGS
 from bench.common import fresh_database
 from bench.common import migrate
+from bench.dataset import LONG_THREAD
 from bench.dataset import SCALES
 from bench.dataset import build
 from webapp import create_app
 from webapp.accounts.sessions import LOAD_QUERY
 from webapp.accounts.sessions import expiry
 from webapp.accounts.sessions import token_hash
+from webapp.conversation import news
+from webapp.conversation.news import NEWS_CAP
+from webapp.conversation.news import START
+from webapp.conversation.posts import REPLIES_PAGE_SIZE
+from webapp.conversation.posts import latest_replies_query
 from webapp.conversation.posts import page_query
+from webapp.conversation.posts import replies_query
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
@@ -89,6 +98,8 @@ def problems(lines: list[str], most_rows: int = MOST_ROWS) -> list[str]:
             scan and scan.group(1) not in subqueries and "USING" not in scan.group(2)
         ):
             found.append(f"table scan: {line.strip()}")
+        if "ix_post_deleted_at" in line:  # the purge's index, of deleted rows only
+            found.append(f"a page's statement uses the purge's index: {line.strip()}")
         actual = re.search(r"actual time=\S+ rows=(\d+) loops=(\d+)", line)
         if actual and int(actual.group(1)) * int(actual.group(2)) > most_rows:
             found.append(f"more than {most_rows} rows: {line.strip()}")
@@ -108,6 +119,18 @@ def card(viewer: int, username: str) -> tuple[Select, dict[str, object], int]:
     most_rows = max(MOST_ROWS, shorter + longer if both else shorter)
     query = CARD_QUERIES.get(db.engine.dialect.name, CARD_QUERY)
     return query, {"viewer_id": viewer, "username_canon": username}, most_rows
+
+
+def latest_replies_of(cursor: Cursor | None) -> tuple[Select, dict[str, object], int]:
+    """The feed page's second statement (the latest replies of its comments), and the most
+    rows a node may read: the live replies of that page's threads, and no other."""
+    parameters: dict[str, object] = {}
+    if cursor is not None:
+        parameters = {"timestamp": cursor.timestamp, "post_id": cursor.id}
+    page = db.session.execute(page_query(False, cursor is not None), parameters).all()
+    top_ids = [row.id for row in page[:PAGE_SIZE]]
+    replies = sum(row.reply_count for row in page[:PAGE_SIZE])
+    return latest_replies_query(), {"top_ids": top_ids}, max(MOST_ROWS, replies)
 
 
 def main() -> int:
@@ -139,6 +162,7 @@ def main() -> int:
             db.session.commit()
             page_two = Cursor.decode(data.page_two_cursor)
             deep = Cursor.decode(data.deep_cursor)
+            newest = Cursor.decode(data.newest_cursor)
             statements = {
                 "loading the session's user (every request)": (
                     LOAD_QUERY,
@@ -158,6 +182,24 @@ def main() -> int:
                 f"feed, {data.deep_item:,} deep": (
                     page_query(False, True),
                     {"timestamp": deep.timestamp, "post_id": deep.id},
+                ),
+                "feed, first page: the latest replies of its comments": latest_replies_of(None),
+                f"feed, {data.deep_item:,} deep: the latest replies of its comments": (
+                    latest_replies_of(deep)
+                ),
+                f"thread page ({LONG_THREAD} replies): its replies": (
+                    replies_query(False, REPLIES_PAGE_SIZE),
+                    {"top_id": data.long_thread},
+                    REPLIES_PAGE_SIZE + 1,
+                ),
+                "new-comments check (nothing new)": (
+                    news.count_query(),
+                    {"viewer_id": viewer, "timestamp": newest.timestamp, "post_id": newest.id},
+                ),
+                "new-comments check (100 new: the cap)": (
+                    news.count_query(),
+                    {"viewer_id": viewer, "timestamp": START.timestamp, "post_id": START.id},
+                    NEWS_CAP,
                 ),
                 f"profile page of {data.busy}: its comments": (
                     page_query(True, False),

@@ -13,6 +13,7 @@ from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Table
+from sqlalchemy import text
 from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -92,8 +93,15 @@ class Post(db.Model):
         # The feed (top comments: parent_id IS NULL), a thread's replies in order, a feed
         # page's latest replies per comment and the "new comments" check all walk this.
         Index("ix_post_parent_id_timestamp_id", "parent_id", "timestamp", "id"),
-        # purge-comments finds rows deleted long enough ago.
-        Index("ix_post_deleted_at", "deleted_at"),
+        # purge-comments finds rows deleted long enough ago. Partial: only deleted rows are
+        # in it, so it stays small, and no planner (SQLite has no statistics) takes it for
+        # the `deleted_at IS NULL` every page asks, which nearly every row matches.
+        Index(
+            "ix_post_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
         CheckConstraint("reply_count >= 0", name="reply_count_not_negative"),
     )
 
