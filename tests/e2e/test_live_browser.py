@@ -50,7 +50,7 @@ SHOW = """() => {
 
 # The first comment of the feed whose box is (partly) on screen: what the reader looks at.
 FIRST_ON_SCREEN = """() => {
-  const items = [...document.querySelectorAll("#feed-items > .post")];
+  const items = [...document.querySelectorAll("#feed-items > .thread")];
   return items.find(item => item.getBoundingClientRect().bottom > 0).id;
 }"""
 
@@ -132,12 +132,12 @@ def test_new_comments_come_in_above_without_moving_the_view(
     y_before = top_of(looked_at)
     scroll_before = reader.evaluate("window.scrollY")
     button.click()
-    first = reader.locator("#feed-items > .post").first
+    first = reader.locator("#feed-items > .thread").first
     expect(first).to_contain_text("Bob, third")
     expect(reader.locator(NEW_BUTTON)).to_have_count(0)
     assert abs(top_of(looked_at) - y_before) <= 2
     assert reader.evaluate("window.scrollY") > scroll_before  # the page grew above
-    texts = reader.locator("#feed-items > .post .post-body").all_inner_texts()
+    texts = reader.locator("#feed-items > .thread > .post .post-body").all_inner_texts()
     assert texts[:3] == ["Bob, third", "Bob again", "Bob was here"]
     # Keyboard focus was on the button, which is gone: it is on the first new comment.
     assert reader.evaluate("document.activeElement.id") == first.get_attribute("id")
@@ -160,7 +160,7 @@ def test_at_the_top_the_new_comments_show(
     add_posts(app, people["bob"], ["Fresh"])
     assert poll_once(reader) == 200
     reader.locator(NEW_BUTTON).click()
-    first = reader.locator("#feed-items > .post").first
+    first = reader.locator("#feed-items > .thread").first
     expect(first).to_contain_text("Fresh")
     expect(first).to_be_in_viewport()
     # Its card works like any other.
