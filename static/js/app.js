@@ -304,6 +304,16 @@
     schedulePoll(elt);
   }
 
+  // A poll answered 401 (the session ended: logged out in another tab, say) stops for
+  // good; the server sends no redirect for it (a background request), so nobody is taken
+  // to the login page while writing. Their next action will take them there.
+  document.addEventListener("htmx:responseError", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt._poll || event.detail.xhr.status !== 401) return;
+    clearTimeout(elt._poll.timer);
+    elt.removeAttribute("data-poll");
+  });
+
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "visible") {
       hiddenSince = Date.now();

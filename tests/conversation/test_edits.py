@@ -691,3 +691,36 @@ def test_a_saved_comment_replies_in_place_only_where_its_page_shows_threads(
     (reply,) = [a for a in elements(response.get_data(as_text=True), "a") if a["text"] == "Reply"]
     assert ("hx-get" in reply) is in_place
     assert (f'id="reply-slot-{alice_post}"' in response.get_data(as_text=True)) is in_place
+
+
+def test_a_refused_edit_offers_no_way_back_elsewhere(client: FlaskClient, alice_post: int):
+    """The posted `next` is checked on the page a refused edit answers with, too."""
+    response = post_form(
+        client, f"/c/{alice_post}/edit", False, body="x" * 281, next="//evil.example/"
+    )
+    assert response.status_code == 422
+    (cancel,) = [a for a in elements(response.get_data(as_text=True), "a") if a["text"] == "Cancel"]
+    assert cancel["href"] == "/"
+
+
+def test_deleting_from_its_own_page_without_javascript_goes_to_the_feed(
+    client: FlaskClient, alice_post: int
+) -> None:
+    """Its page may be gone with it (a top comment without replies): the feed, with Undo."""
+    response = client.post(
+        f"/c/{alice_post}/delete",
+        data={"csrf_token": csrf_token(client, "/")},
+        headers={"Referer": f"http://localhost/c/{alice_post}"},
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert "Comment deleted." in flash_text(client)
+
+
+def test_purge_never_takes_a_comment_whose_undo_is_still_honoured(
+    app: Flask, runner, client: FlaskClient, alice_post: int
+) -> None:
+    assert post_form(client, f"/c/{alice_post}/delete", True).status_code == 200
+    result = runner.invoke(args=["purge-comments", "--older-than-hours", "0"])
+    assert result.exit_code == 0 and "Removed 0 deleted comments" in result.output
+    assert post_form(client, f"/c/{alice_post}/restore", True).status_code == 200
+    assert row(app, alice_post).deleted_at is None

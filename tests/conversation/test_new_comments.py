@@ -259,3 +259,12 @@ def test_count_walks_the_parent_timestamp_index(app: Flask) -> None:
     indexes = ("ix_post_parent_id_timestamp_id", "ix_post_timestamp_id")
     assert any(index in line for line in plan for index in indexes), plan
     assert not any(re.search(r"Seq Scan|SCAN post\b", line) for line in plan), plan
+
+
+def test_a_check_after_the_session_ended_is_refused_without_leaving_the_page(
+    client: FlaskClient,
+) -> None:
+    """The poller marks its requests as background ones: refused (401) like any htmx
+    request without a session, but with no HX-Redirect to the login page."""
+    response = client.get("/feed/new?after=0_0", headers={**HTMX, "Hoverfeed-Background": "true"})
+    assert response.status_code == 401 and "HX-Redirect" not in response.headers

@@ -117,6 +117,8 @@ def test_delete_and_undo(page: Page, app: Flask, people: dict[str, int]) -> None
     expect(page.get_by_text(ORIGINAL)).to_have_count(0)
     assert post_count(app, people["alice"]) == 0
     assert audit(page) == []
+    # Focus left with the Delete button: it is on Undo now, not at the top of the page.
+    expect(notice.get_by_role("button", name="Undo")).to_be_focused()
     notice.get_by_role("button", name="Undo").click()
 
     expect(mine.locator(".post-body")).to_have_text(ORIGINAL)

@@ -358,3 +358,22 @@ def test_without_javascript_the_feed_posting_and_the_limits_work(
         page.locator("#profile").get_by_role("button", name="Save").click()
         expect(page.get_by_text("About me is at most 280 characters (290 now).")).to_be_visible()
         expect(page.get_by_label("About me")).to_have_value("z" * 290)
+
+
+@pytest.mark.usefixtures("people")
+def test_a_session_ended_elsewhere_stops_the_checks_and_keeps_the_page(
+    browser: Browser, live_server: LiveServer, console_errors: ConsoleErrors, reader: Page
+) -> None:
+    """Logged out in another tab while writing: the next check is refused (401), and the
+    reader stays on the page with their draft (no redirect to the login page for a poll);
+    no more checks are made."""
+    log_in(reader, "alice", PASSWORD)
+    reader.get_by_label("Say something").fill("A draft worth keeping")
+    reader.context.clear_cookies()  # what logging out elsewhere does to this tab's session
+    console_errors.expect_status(401, CHECK)
+    assert poll_once(reader) == 401
+    before = checks(live_server)
+    reader.clock.run_for(3 * POLL_MS)
+    assert checks(live_server) == before
+    assert reader.url == live_server.url + "/"
+    expect(reader.get_by_label("Say something")).to_have_value("A draft worth keeping")

@@ -46,6 +46,7 @@ from webapp.accounts.request_user import CurrentUser
 from webapp.core.database import request_connection
 from webapp.core.extensions import db
 from webapp.core.extensions import login_manager
+from webapp.core.htmx import is_background
 from webapp.core.htmx import is_htmx
 from webapp.core.redirects import is_safe_local_path
 from webapp.core.timeutil import UTCDateTime
@@ -267,7 +268,8 @@ def unauthorized() -> Response:
     if is_htmx():
         # A redirect would make htmx swap the login page into a popover or a list.
         response = make_response("Please log in.", 401)
-        response.headers["HX-Redirect"] = target
+        if not is_background():  # (a poll stops instead: see static/js/app.js)
+            response.headers["HX-Redirect"] = target
         return response
     flash(LOGIN_MESSAGE, "info")
     return redirect(target)

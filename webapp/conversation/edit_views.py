@@ -152,9 +152,8 @@ def render_edit(post: PostView, form: EditForm, status: int) -> Response:
     # the errors' aria-describedby) pointing at this one.
     form.body.id = form.body.label.field_id = f"post-{post.id}-body"
     template = EDIT_FORM if is_htmx() else EDIT_PAGE
-    page = render_template(
-        template, post=post, form=form, back=form.next.data or url_for("feed.index")
-    )
+    # The posted `next` is checked like any other way back (never a link elsewhere).
+    page = render_template(template, post=post, form=form, back=back_path())
     return make_response(page, status)
 
 
@@ -167,7 +166,12 @@ def delete(post_id: int) -> str | Response:
         refuse(error)
     if not is_htmx():
         flash({"text": "Comment deleted.", "undo": post_id}, "success")
-        return redirect(back_path(), 303)
+        back = back_path()
+        # Deleted from its own page: that page may be gone with it (a 404 holding the
+        # Undo), so back to the feed.
+        if urlsplit(back).path == url_for("threads.thread", post_id=post_id):
+            back = url_for("feed.index")
+        return redirect(back, 303)
     return render_template(NOTICE, post_id=post_id, message=None)
 
 

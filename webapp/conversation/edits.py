@@ -246,9 +246,10 @@ def purge_deleted(older_than: timedelta, now: datetime | None = None) -> int:
     holds live replies stays, as their placeholder (and so does one whose deleted replies
     are not old enough yet: they go in a later run, then it does). Mention rows go with the
     comments (ON DELETE CASCADE). No counter changes: they counted these rows out when they
-    were deleted.
+    were deleted. Never a comment whose Undo is still honoured (UNDO_WINDOW), whatever
+    `older_than` says: the person may be clicking it.
     """
-    cutoff = (now or utcnow()) - older_than
+    cutoff = (now or utcnow()) - max(older_than, UNDO_WINDOW)
     replies = db.session.execute(
         delete(Post)
         .where(Post.parent_id.is_not(None), Post.deleted_at < cutoff)

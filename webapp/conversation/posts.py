@@ -35,6 +35,7 @@ from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
 from webapp.core.textrules import has_control_characters
 from webapp.core.textrules import invisible_character_problem
 from webapp.core.timeutil import utcnow
+from webapp.core.transactions import retrying
 from webapp.models import BODY_MAX_LENGTH
 from webapp.models import Post
 from webapp.models import User
@@ -74,7 +75,15 @@ def post_comment(author: Account, body: str, reply_to: int | None = None) -> tup
     comment as pages show it, and whether it is new: the same text from the same author
     under the same parent within DUPLICATE_WINDOW is not stored twice, the earlier comment
     is returned instead. Raises NoSuchComment when `reply_to` is unknown or deleted.
+
+    Run again when PostgreSQL picks it as a deadlock victim (see transactions.py): it locks
+    the author, then the answered comment, while deleting a comment or an account locks
+    comments, then users.
     """
+    return retrying(lambda: _post_comment(author, body, reply_to))
+
+
+def _post_comment(author: Account, body: str, reply_to: int | None) -> tuple[PostView, bool]:
     mentioned = resolve(body)  # first: it locks the mentioned accounts (see resolve)
     # The author's row next: on PostgreSQL this UPDATE locks it until the commit, so two
     # requests of one author take turns here and the second sees the first's comment
@@ -124,7 +133,9 @@ def _lock_reply_target(comment_id: int) -> int | None:
     """The top comment of the thread a reply to `comment_id` joins, or None when that
     comment is gone. The answered row stays locked until the commit, so a delete running
     at the same moment either waits for the reply or happens first (and the reply is
-    refused): never a reply stored under a comment deleted before it."""
+    refused): never a reply stored under a comment deleted before it. (A live reply under
+    a deleted top comment can still be answered: the thread goes on under its
+    placeholder, as on Mastodon.)"""
     row = db.session.execute(
         select(Post.id, Post.parent_id)
         .where(Post.id == comment_id, Post.deleted_at.is_(None))

@@ -18,6 +18,18 @@ def is_htmx() -> bool:
     )
 
 
+#: Sent (hx-headers) by requests no person asked for just then: the feed's new-comments
+#: check, the end of a "deleted" notice. See is_background.
+BACKGROUND_HEADER = "Hoverfeed-Background"
+
+
+def is_background() -> bool:
+    """A request htmx made on its own (a poll, a timer), not for a click or a key: when
+    the session has ended meanwhile, it must not take the person to the login page in the
+    middle of what they are writing; their next action will."""
+    return is_htmx() and request.headers.get(BACKGROUND_HEADER) == "true"
+
+
 def current_page_endpoint() -> str | None:
     """The endpoint of the page an htmx request was made from (htmx names the page in
     `HX-Current-URL`), for fragments that look different on different pages; None when
