@@ -29,6 +29,8 @@ from webapp.conversation.edits import NotYourComment
 from webapp.conversation.edits import TooLate
 from webapp.conversation.forms import EditForm
 from webapp.conversation.posts import PostView
+from webapp.conversation.posts import find_comment
+from webapp.conversation.posts import is_shown
 from webapp.core.htmx import current_page_endpoint
 from webapp.core.htmx import is_htmx
 from webapp.core.redirects import is_safe_local_path
@@ -91,6 +93,12 @@ def refuse(error: Exception) -> None:
     abort(404, str(error))
 
 
+def render_notice(post_id: int, message: str | None) -> str:
+    """The notice "Comment deleted · Undo" (or `message`) in the comment's place."""
+    seconds = int(edits.UNDO_NOTICE.total_seconds())
+    return render_template(NOTICE, post_id=post_id, message=message, notice_seconds=seconds)
+
+
 def render_item(post: PostView) -> str:
     """The comment alone (its thread's other comments stay where they are), with Reply
     working as it does on the page it goes back into."""
@@ -102,10 +110,10 @@ def render_item(post: PostView) -> str:
 def item(post_id: int) -> str:
     """One comment as everyone sees it now: the comment, its "deleted" placeholder, or
     nothing once it is gone (what Cancel, and the Undo notice running out, swap in)."""
-    post = edits.post_view(post_id)
+    post = find_comment(post_id)
     if post is None:
         abort(404, edits.NOT_FOUND)
-    return render_item(post) if edits.shown_to_others(post) else ""
+    return render_item(post) if is_shown(post) else ""
 
 
 @bp.route(f"/c/{POST_ID}/edit")
@@ -144,7 +152,7 @@ def save(post_id: int) -> str | Response:
     if not is_htmx():
         flash("Your comment was updated.", "success")
         return redirect(f"{back_path()}#post-{post_id}", 303)
-    return render_item(edits.post_view(post_id))
+    return render_item(find_comment(post_id))
 
 
 def render_edit(post: PostView, form: EditForm, status: int) -> Response:
@@ -172,7 +180,7 @@ def delete(post_id: int) -> str | Response:
         if urlsplit(back).path == url_for("threads.thread", post_id=post_id):
             back = url_for("feed.index")
         return redirect(back, 303)
-    return render_template(NOTICE, post_id=post_id, message=None)
+    return render_notice(post_id, None)
 
 
 @bp.route(f"/c/{POST_ID}/restore", methods=["POST"])
@@ -186,8 +194,8 @@ def restore(post_id: int) -> str | Response:
         if not is_htmx():
             abort(409, str(error))
         # In the notice's place; it goes away like the notice would have.
-        return make_response(render_template(NOTICE, post_id=post_id, message=str(error)), 422)
+        return make_response(render_notice(post_id, str(error)), 422)
     if not is_htmx():
         flash("Comment restored.", "success")
         return redirect(f"{back_path()}#post-{post_id}", 303)
-    return render_item(edits.post_view(post_id))
+    return render_item(find_comment(post_id))

@@ -19,13 +19,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
 
-from webapp.conversation.mentions import post_mentions_column
 from webapp.conversation.mentions import resolve
 from webapp.conversation.mentions import save_post_mentions
-from webapp.conversation.mentions import usernames
-from webapp.conversation.posts import Author
 from webapp.conversation.posts import PostView
-from webapp.core.database import request_connection
+from webapp.conversation.posts import find_comment
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
 from webapp.core.transactions import retrying
@@ -65,45 +62,9 @@ def can_still_edit(post: PostView, now: datetime | None = None) -> bool:
     return not post.deleted and (now or utcnow()) < editable_until(post.timestamp)
 
 
-def post_view(post_id: int) -> PostView | None:
-    """One comment as pages show it, deleted or not (`deleted` says which); None when there
-    is no such row. One statement: the author and the mentioned names come with it."""
-    row = (
-        request_connection()
-        .execute(
-            select(
-                Post.id,
-                Post.body,
-                Post.timestamp,
-                User.username,
-                User.username_canon,
-                post_mentions_column(Post.id),
-                Post.user_id,
-                Post.parent_id,
-                Post.reply_count,
-                Post.edited_at,
-                Post.deleted_at.is_not(None),
-            )
-            .join(User, Post.user_id == User.id)
-            .where(Post.id == post_id)
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    id_, body, timestamp, name, canon, mentioned, *rest = row
-    return PostView(id_, body, timestamp, Author(name, canon), usernames(mentioned), *rest)
-
-
-def shown_to_others(post: PostView) -> bool:
-    """Whether the comment still has a place on pages: live, or a deleted top comment that
-    holds live replies (its placeholder)."""
-    return not post.deleted or (post.parent_id is None and post.reply_count > 0)
-
-
 def own_live_post(post_id: int, user_id: int) -> PostView:
     """The user's own comment, not deleted; else CommentNotFound or NotYourComment."""
-    post = post_view(post_id)
+    post = find_comment(post_id)
     if post is None or post.deleted:
         raise CommentNotFound(NOT_FOUND)
     if post.user_id != user_id:

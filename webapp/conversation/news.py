@@ -18,15 +18,13 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import tuple_
 
-from webapp.conversation.mentions import post_mentions_column
-from webapp.conversation.mentions import usernames
-from webapp.conversation.posts import Author
 from webapp.conversation.posts import PostView
+from webapp.conversation.posts import view_select
+from webapp.conversation.posts import views
 from webapp.core.database import request_connection
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
 from webapp.models import Post
-from webapp.models import User
 
 # How often an open feed asks (seconds), while its tab is visible.
 POLL_SECONDS = 20
@@ -57,22 +55,11 @@ def count_query() -> Select:
 
 @cache
 def items_query() -> Select:
-    """The oldest page of new comments, oldest first, with their authors and mentions (the
-    feed page's columns): taking them from the cursor upwards leaves no gap, and any newer
-    ones are announced by the next check."""
+    """The oldest page of new comments, oldest first, with the columns of every page of
+    comments (posts.view_select): taking them from the cursor upwards leaves no gap, and
+    any newer ones are announced by the next check."""
     return (
-        select(
-            Post.id,
-            Post.body,
-            Post.timestamp,
-            User.username,
-            User.username_canon,
-            post_mentions_column(Post.id),
-            Post.user_id,
-            Post.reply_count,
-            Post.edited_at,
-        )
-        .join(User, Post.user_id == User.id)
+        view_select()
         .where(*_newer_than_cursor())
         .order_by(Post.timestamp, Post.id)
         .limit(PAGE_SIZE)
@@ -90,22 +77,8 @@ def count_new(after: Cursor, viewer_id: int) -> int:
 
 def new_posts(after: Cursor, viewer_id: int) -> list[PostView]:
     """Up to a page of them, newest first, as the feed shows them."""
-    rows = request_connection().execute(items_query(), _parameters(after, viewer_id)).all()
-    posts = [
-        PostView(
-            id,
-            body,
-            timestamp,
-            Author(name, canon),
-            usernames(mentioned),
-            user_id=user_id,
-            reply_count=reply_count,
-            edited_at=edited_at,
-        )
-        for id, body, timestamp, name, canon, mentioned, user_id, reply_count, edited_at in rows
-    ]
-    posts.reverse()
-    return posts
+    rows = request_connection().execute(items_query(), _parameters(after, viewer_id))
+    return views(rows)[::-1]
 
 
 def news_label(count: int) -> str:

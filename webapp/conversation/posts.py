@@ -220,7 +220,7 @@ def page_query(by_user: bool, after_cursor: bool) -> Select:
     query whoever wrote it and whoever it mentions; one row more than a page tells whether
     there is a next page, without a COUNT.
     """
-    statement = _view_select()
+    statement = view_select()
     if by_user:
         # A profile lists the user's live comments, replies included.
         statement = statement.where(Post.user_id == bindparam("user_id"), Post.deleted_at.is_(None))
@@ -238,7 +238,7 @@ def page_query(by_user: bool, after_cursor: bool) -> Select:
     return statement.order_by(Post.timestamp.desc(), Post.id.desc()).limit(PAGE_SIZE + 1)
 
 
-def _view_select() -> Select:
+def view_select() -> Select:
     """A statement's columns for PostView rows (see _views): the comment, its author (a
     join) and the names it mentions (a subquery per row)."""
     return select(
@@ -256,7 +256,7 @@ def _view_select() -> Select:
     ).join(User, Post.user_id == User.id)
 
 
-def _views(rows: Iterable[Row]) -> list[PostView]:
+def views(rows: Iterable[Row]) -> list[PostView]:
     return [
         PostView(id, body, timestamp, Author(name, canon), usernames(mentioned), *rest)
         for id, body, timestamp, name, canon, mentioned, *rest in rows
@@ -270,7 +270,7 @@ def _page(user_id: int | None, cursor: Cursor | None) -> Page[PostView]:
     if cursor is not None:
         parameters.update(timestamp=cursor.timestamp, post_id=cursor.id)
     statement = page_query(user_id is not None, cursor is not None)
-    posts = _views(request_connection().execute(statement, parameters))
+    posts = views(request_connection().execute(statement, parameters))
     if len(posts) <= PAGE_SIZE:
         return Page(posts, None)
     last = posts[PAGE_SIZE - 1]
@@ -321,7 +321,7 @@ def latest_replies_query() -> Select:
         .subquery()
     )
     return (
-        _view_select()
+        view_select()
         .join(ranked, ranked.c.id == Post.id)
         .where(ranked.c.rank <= FEED_REPLIES)
         .order_by(Post.parent_id, Post.timestamp, Post.id)
@@ -332,20 +332,20 @@ def latest_replies(top_ids: list[int]) -> dict[int, list[PostView]]:
     """Top comment id -> its latest replies, oldest first."""
     rows = request_connection().execute(latest_replies_query(), {"top_ids": top_ids})
     threads: dict[int, list[PostView]] = {}
-    for reply in _views(rows):
+    for reply in views(rows):
         threads.setdefault(reply.parent_id, []).append(reply)
     return threads
 
 
 @cache
 def comment_query() -> Select:
-    return _view_select().where(Post.id == bindparam("post_id"))
+    return view_select().where(Post.id == bindparam("post_id"))
 
 
 def find_comment(post_id: int) -> PostView | None:
     """One comment (top or reply, deleted or not: the caller decides what to show)."""
     rows = request_connection().execute(comment_query(), {"post_id": post_id})
-    found = _views(rows)
+    found = views(rows)
     return found[0] if found else None
 
 
@@ -360,7 +360,7 @@ def replies_query(before_cursor: bool, size: int) -> Select:
     """A page of a thread's live replies, newest first (the caller puts them in reading
     order), from a (timestamp, id) cursor: keyset, so the thousandth page costs what the
     first does."""
-    statement = _view_select().where(
+    statement = view_select().where(
         Post.parent_id == bindparam("top_id"), Post.deleted_at.is_(None)
     )
     if before_cursor:
@@ -381,7 +381,7 @@ def replies_page(
     parameters: dict[str, object] = {"top_id": top_id}
     if before is not None:
         parameters.update(timestamp=before.timestamp, post_id=before.id)
-    replies = _views(
+    replies = views(
         request_connection().execute(replies_query(before is not None, size), parameters)
     )
     earlier = len(replies) > size
