@@ -139,43 +139,24 @@ def check_consistency(app, outcome: Outcome) -> Consistency:  # noqa: ANN001 (a 
 
 
 def counter_mismatches() -> int:
-    """Users and top comments whose counter columns differ from a recount of the live
-    rows they count (call it in an app context)."""
+    """Users and top comments whose counter columns differ from a recount of the rows they
+    count (webapp/counters.py; call it in an app context)."""
     from sqlalchemy import func
+    from sqlalchemy import or_
     from sqlalchemy import select
-    from sqlalchemy.orm import aliased
 
     from webapp.core.extensions import db
+    from webapp.counters import reply_recount
+    from webapp.counters import user_recounts
     from webapp.models import Post
     from webapp.models import User
-    from webapp.models import follow
 
-    posts = (
-        select(func.count())
-        .where(Post.user_id == User.id, Post.deleted_at.is_(None))
-        .scalar_subquery()
-    )
-    followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
-    following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
-    users = db.session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(
-            (User.post_count != posts)
-            | (User.follower_count != followers)
-            | (User.following_count != following)
-        )
-    )
-    reply = aliased(Post)
-    live_replies = (
-        select(func.count())
-        .where(reply.parent_id == Post.id, reply.deleted_at.is_(None))
-        .scalar_subquery()
-    )
+    differs = [getattr(User, name) != recount for name, recount in user_recounts().items()]
+    users = db.session.scalar(select(func.count()).select_from(User).where(or_(*differs)))
     threads = db.session.scalar(
         select(func.count())
         .select_from(Post)
-        .where(Post.parent_id.is_(None), Post.reply_count != live_replies)
+        .where(Post.parent_id.is_(None), Post.reply_count != reply_recount())
     )
     return users + threads
 

@@ -25,17 +25,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import aliased
 
 from webapp.accounts.identity import username_skeleton
 from webapp.accounts.passwords import hash_password
 from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
+from webapp.counters import reply_recount
+from webapp.counters import user_recounts
 from webapp.models import Post
 from webapp.models import User
 from webapp.models import about_me_mention
@@ -428,28 +428,13 @@ def store_mentions(id_of: dict[str, int]) -> None:
 
 def recount() -> None:
     """Set every counter column from the rows it counts (used after bulk inserts)."""
-    reply = aliased(Post)
-    live_replies = (
-        select(func.count())
-        .where(reply.parent_id == Post.id, reply.deleted_at.is_(None))
-        .scalar_subquery()
-    )
     db.session.execute(
         update(Post)
         .where(Post.parent_id.is_(None))
-        .values(reply_count=live_replies)
+        .values(reply_count=reply_recount())
         .execution_options(synchronize_session=False)
     )
-    posts = (
-        select(func.count())
-        .where(Post.user_id == User.id, Post.deleted_at.is_(None))
-        .scalar_subquery()
-    )
-    followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
-    following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
-    db.session.execute(
-        update(User).values(post_count=posts, follower_count=followers, following_count=following)
-    )
+    db.session.execute(update(User).values(user_recounts()))
 
 
 def has_users() -> bool:

@@ -37,6 +37,7 @@ from tests.servers import gunicorn
 from tests.servers import site_environment
 from tests.smtp import SMTPServer
 from webapp.core.extensions import db
+from webapp.counters import user_recounts
 from webapp.models import Post
 from webapp.models import User
 from webapp.models import UserSession
@@ -104,15 +105,13 @@ def post_delete(
 
 def counter_mismatches(app: Flask) -> list[tuple]:
     """Every user whose stored counters differ from a recount of the rows they count, as
-    (name, stored, recounted) with (posts, followers, following). Posts are the live ones:
-    a deleted comment left the count when it was deleted."""
-    posts = (
-        select(func.count())
-        .where(Post.user_id == User.id, Post.deleted_at.is_(None))
-        .scalar_subquery()
+    (name, stored, recounted) with (posts, followers, following); see webapp/counters.py."""
+    recounts = user_recounts()
+    posts, followers, following = (
+        recounts["post_count"],
+        recounts["follower_count"],
+        recounts["following_count"],
     )
-    followers = select(func.count()).where(follow.c.followed_id == User.id).scalar_subquery()
-    following = select(func.count()).where(follow.c.follower_id == User.id).scalar_subquery()
     with app.app_context():
         rows = db.session.execute(
             select(

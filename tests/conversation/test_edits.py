@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -21,6 +20,7 @@ from tests.conftest import add_posts
 from tests.conftest import csrf_token
 from tests.conftest import make_user
 from tests.conversation.html import elements
+from tests.workload import counter_mismatches
 from webapp.conversation import edits
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
@@ -48,22 +48,9 @@ def add_reply(app: Flask, user_id: int, parent_id: int, body: str = "a reply") -
 
 
 def assert_counters_match_recount(app: Flask) -> None:
-    """Every user's post_count is their live comments; every top comment's reply_count is
-    its live replies."""
+    """Every counter equals a recount of the live rows it counts (webapp/counters.py)."""
     with app.app_context():
-        live = Post.deleted_at.is_(None)
-        for user_id, stored in db.session.execute(select(User.id, User.post_count)):
-            counted = db.session.scalar(
-                select(func.count()).select_from(Post).where(Post.user_id == user_id, live)
-            )
-            assert stored == counted, f"user {user_id}: post_count {stored}, recount {counted}"
-        for post_id, stored in db.session.execute(
-            select(Post.id, Post.reply_count).where(Post.parent_id.is_(None))
-        ):
-            counted = db.session.scalar(
-                select(func.count()).select_from(Post).where(Post.parent_id == post_id, live)
-            )
-            assert stored == counted, f"post {post_id}: reply_count {stored}, recount {counted}"
+        assert counter_mismatches() == 0
 
 
 def row(app: Flask, post_id: int) -> Post | None:
