@@ -238,8 +238,11 @@ def make_user(app: Flask, username: str, about_me: str = "", email: str | None =
         return user.id
 
 
-def add_posts(app: Flask, user_id: int, bodies: list[str], timestamp=None) -> list[int]:
-    """Comments by one user, through the same service the feed uses."""
+def add_posts(
+    app: Flask, user_id: int, bodies: list[str], timestamp=None, reply_to: int | None = None
+) -> list[int]:
+    """Comments by one user (replies to `reply_to` when given), through the same service the
+    views use; `timestamp` backdates them all."""
     from sqlalchemy import update
 
     from webapp.conversation.posts import create_post
@@ -249,7 +252,7 @@ def add_posts(app: Flask, user_id: int, bodies: list[str], timestamp=None) -> li
     ids = []
     with app.app_context():
         for body in bodies:
-            post = create_post(db.session.get(User, user_id), body)
+            post = create_post(db.session.get(User, user_id), body, reply_to=reply_to)
             if timestamp is not None:
                 db.session.execute(
                     update(Post).where(Post.id == post.id).values(timestamp=timestamp)

@@ -4,6 +4,7 @@ counters equal to a recount after each step."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from datetime import timedelta
@@ -11,7 +12,6 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -31,20 +31,14 @@ from webapp.models import post_mention
 # Helpers ----------------------------------------------------------------------------------
 
 
-def add_reply(app: Flask, user_id: int, parent_id: int, body: str = "a reply") -> int:
-    """A reply with its counters, as the replies service stores one (same transaction)."""
-    with app.app_context():
-        post_id = db.session.execute(
-            insert(Post).values(body=body, user_id=user_id, parent_id=parent_id).returning(Post.id)
-        ).scalar_one()
-        db.session.execute(
-            update(User).where(User.id == user_id).values(post_count=User.post_count + 1)
-        )
-        db.session.execute(
-            update(Post).where(Post.id == parent_id).values(reply_count=Post.reply_count + 1)
-        )
-        db.session.commit()
-        return post_id
+REPLY_NUMBERS = itertools.count(1)
+
+
+def add_reply(app: Flask, user_id: int, parent_id: int, body: str | None = None) -> int:
+    """A reply through the replies service; each a text of its own (the same text twice
+    within 5 seconds would be one comment)."""
+    body = body or f"a reply #{next(REPLY_NUMBERS)}"
+    return add_posts(app, user_id, [body], reply_to=parent_id)[0]
 
 
 def assert_counters_match_recount(app: Flask) -> None:

@@ -22,7 +22,6 @@ from tests.conftest import add_posts
 from tests.conftest import csrf_token
 from tests.conftest import make_user
 from tests.conversation.html import elements
-from webapp.conversation.posts import create_post
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
@@ -40,18 +39,7 @@ def post_ids(html: str) -> list[int]:
 def add_replies(
     app: Flask, user_id: int, reply_to: int, bodies: list[str], timestamp: datetime | None = None
 ) -> list[int]:
-    """Replies through the service the views use; `timestamp` backdates them all."""
-    ids = []
-    with app.app_context():
-        for body in bodies:
-            reply = create_post(db.session.get(User, user_id), body, reply_to=reply_to)
-            if timestamp is not None:
-                db.session.execute(
-                    update(Post).where(Post.id == reply.id).values(timestamp=timestamp)
-                )
-                db.session.commit()
-            ids.append(reply.id)
-    return ids
+    return add_posts(app, user_id, bodies, timestamp, reply_to=reply_to)
 
 
 def soft_delete(app: Flask, post_id: int) -> None:
