@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from webapp.core.timeutil import utcnow
+from webapp.core.urls import comment_url
 from webapp.core.urls import user_url
 from webapp.models import User
 
@@ -60,3 +61,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(profile_url, "profile_url")
     app.add_template_global(card_url, "card_url")
     app.add_template_global(user_url, "user_url")
+    app.add_template_global(comment_url, "comment_url")

@@ -1,9 +1,11 @@
-"""Fast URLs for the links every comment carries (profile, card, avatar).
+"""Fast URLs for the links every comment carries (profile, card, avatar; its own page,
+Reply, Edit, Delete).
 
-A feed page has three user URLs per comment, sixty a page. Werkzeug's url_for is general
-(converters, defaults, host matching, escaping) and costs tens of microseconds a call; these
-URLs are a fixed prefix and suffix around a username. So url_for builds each shape once per
-app and script root, and the name is put in between, percent-encoded like url_for would.
+A feed page has three user URLs and up to five comment URLs per comment, and up to sixty
+comments with their replies. Werkzeug's url_for is general (converters, defaults, host
+matching, escaping) and costs tens of microseconds a call; these URLs are a fixed prefix
+and suffix around a username or a comment id. So url_for builds each shape once per app and
+script root, and the name (percent-encoded like url_for would) or the id is put in between.
 """
 
 from __future__ import annotations
@@ -16,21 +18,37 @@ from flask import request
 from flask import url_for
 
 PLACEHOLDER = "NAME-PLACEHOLDER"
+# An id no route's own text contains, to find where the id goes in a built URL.
+ID_PLACEHOLDER = 918273645
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 # What Werkzeug's string converter leaves unescaped (WHATWG's path-segment set).
 PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"
 _shapes: dict[tuple[int, str, str], tuple[str, str]] = {}  # (app, script root, endpoint)
 
 
-def user_url(endpoint: str, name: str, argument: str = "username") -> str:
-    """`url_for(endpoint, **{argument: name})`, for endpoints whose only argument is a name."""
+def _shape(endpoint: str, argument: str, placeholder: str | int) -> tuple[str, str]:
+    """The URL of `endpoint` around its one argument: (prefix, suffix), built once."""
     key = (id(current_app._get_current_object()), request.script_root, endpoint)
     shape = _shapes.get(key)
     if shape is None:
-        built = url_for(endpoint, **{argument: PLACEHOLDER})
-        prefix, _, suffix = built.partition(PLACEHOLDER)
+        built = url_for(endpoint, **{argument: placeholder})
+        # The last occurrence: a script root (the app under a path prefix) may hold the same.
+        prefix, _, suffix = built.rpartition(str(placeholder))
         shape = _shapes[key] = (prefix, suffix)
+    return shape
+
+
+def user_url(endpoint: str, name: str, argument: str = "username") -> str:
+    """`url_for(endpoint, **{argument: name})`, for endpoints whose only argument is a name."""
+    prefix, suffix = _shape(endpoint, argument, PLACEHOLDER)
     # Names are ASCII letters, digits and underscores, which quote() returns unchanged;
     # skipping it for them saves a call per link (three links a comment, sixty a page).
     encoded = name if PLAIN_NAME.fullmatch(name) else quote(name, safe=PATH_SEGMENT_SAFE)
-    return f"{shape[0]}{encoded}{shape[1]}"
+    return f"{prefix}{encoded}{suffix}"
+
+
+def comment_url(endpoint: str, post_id: int) -> str:
+    """`url_for(endpoint, post_id=post_id)`, for endpoints whose only argument is a comment
+    id (an int: nothing to escape)."""
+    prefix, suffix = _shape(endpoint, "post_id", ID_PLACEHOLDER)
+    return f"{prefix}{post_id}{suffix}"
