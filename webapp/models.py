@@ -87,11 +87,19 @@ class User(UserMixin, db.Model):
 class Post(db.Model):
     __tablename__ = "post"
     __table_args__ = (
-        # Keyset pagination of the feed and of one user's comments, newest first.
-        Index("ix_post_timestamp_id", "timestamp", "id"),
+        # Keyset pagination, newest first: the feed and the "new comments" check walk the
+        # top comments (partial: replies are not in it, however many there are; with
+        # parent_id IS NULL as a column of a wider index, PostgreSQL could not use that
+        # index's order, IS NULL being no equality), a profile its user's comments.
+        Index(
+            "ix_post_top_timestamp_id",
+            "timestamp",
+            "id",
+            sqlite_where=text("parent_id IS NULL"),
+            postgresql_where=text("parent_id IS NULL"),
+        ),
         Index("ix_post_user_id_timestamp_id", "user_id", "timestamp", "id"),
-        # The feed (top comments: parent_id IS NULL), a thread's replies in order, a feed
-        # page's latest replies per comment and the "new comments" check all walk this.
+        # A thread's replies in order, and a feed page's latest replies per comment.
         Index("ix_post_parent_id_timestamp_id", "parent_id", "timestamp", "id"),
         # purge-comments finds rows deleted long enough ago. Partial: only deleted rows are
         # in it, so it stays small, and no planner (SQLite has no statistics) takes it for

@@ -3,8 +3,9 @@
 A comment can answer a top comment (`parent_id`, one level of nesting), a top comment counts
 its live replies (`reply_count`, kept in the same transaction as the rows), an edit is
 marked (`edited_at`) and a delete is a mark (`deleted_at`) that Undo clears and
-`purge-comments` later turns into a real delete. `(parent_id, timestamp, id)` serves the
-feed of top comments, each thread's replies and the "new comments" check; a partial index
+`purge-comments` later turns into a real delete. A partial index of the top comments by
+`(timestamp, id)` serves the feed and the "new comments" check (it replaces the index of
+every comment), `(parent_id, timestamp, id)` each thread's replies, and a partial index
 holds the deleted rows for the purge.
 
 Revision ID: f1a4c7e9b3d2
@@ -40,6 +41,16 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_post_parent_id_timestamp_id", ["parent_id", "timestamp", "id"], unique=False
         )
+        # The feed's pages are top comments: their own index, without the replies (see the
+        # model for why not the wider one above); it replaces the index of every comment.
+        batch_op.create_index(
+            "ix_post_top_timestamp_id",
+            ["timestamp", "id"],
+            unique=False,
+            sqlite_where=sa.text("parent_id IS NULL"),
+            postgresql_where=sa.text("parent_id IS NULL"),
+        )
+        batch_op.drop_index("ix_post_timestamp_id")
         # Only deleted rows: see the model (a full index would be chosen by SQLite for
         # `deleted_at IS NULL`, which nearly every row matches).
         batch_op.create_index(
@@ -54,6 +65,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("post", schema=None) as batch_op:
         batch_op.drop_index("ix_post_deleted_at")
+        batch_op.create_index("ix_post_timestamp_id", ["timestamp", "id"], unique=False)
+        batch_op.drop_index("ix_post_top_timestamp_id")
         batch_op.drop_index("ix_post_parent_id_timestamp_id")
         batch_op.drop_constraint(op.f("ck_post_reply_count_not_negative"), type_="check")
         batch_op.drop_constraint(op.f("fk_post_parent_id_post"), type_="foreignkey")
