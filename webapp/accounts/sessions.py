@@ -115,41 +115,37 @@ def load_user(request: Request) -> CurrentUser | None:
 
 
 @cache
-def load_query_with(*columns: ColumnElement[Any]) -> Select:
-    """LOAD_QUERY with more columns, built once per set of columns (see load_user_with)."""
-    return LOAD_QUERY.add_columns(*columns)
+def load_query_with(column: ColumnElement[Any]) -> Select:
+    """LOAD_QUERY with one more column, built once per column (see load_user_with)."""
+    return LOAD_QUERY.add_columns(column)
 
 
-def load_user_with(
-    columns: tuple[ColumnElement[Any], ...], parameters: dict[str, object]
-) -> tuple[CurrentUser | None, tuple[Any, ...]]:
-    """(user or None, values of `columns`): the session's user, found as load_user finds
-    it, and a few more values read in the same statement, which may refer to the user's
-    row (its `User` columns). For a view whose own work is one small read asked very often
-    (the feed's new-comments check): one round trip to the database instead of two. The
-    user becomes the request's: current_user reads it without loading it again."""
-    user, extra = _load(load_query_with(*columns), parameters)
+def load_user_with(column: ColumnElement[Any], parameters: dict[str, object]) -> tuple[Any, Any]:
+    """(user or None, value of `column`): the session's user, found as load_user finds it,
+    and one more value read in the same statement, which may refer to the user's row (its
+    `User` columns). For a view whose own work is one small read asked very often (the
+    feed's new-comments check): one round trip to the database instead of two. The user
+    becomes the request's: current_user reads it without loading it again."""
+    user, extra = _load(load_query_with(column), parameters)
     g._login_user = user
     return user, extra
 
 
-def _load(
-    statement: Select, parameters: dict[str, object]
-) -> tuple[CurrentUser | None, tuple[Any, ...]]:
+def _load(statement: Select, parameters: dict[str, object]) -> tuple[CurrentUser | None, Any]:
     token = request.cookies.get(AUTH_COOKIE)
     if not token:
-        return None, ()
+        return None, None
     parameters = {**parameters, "token_hash": token_hash(token), "now": utcnow()}
     row = request_connection().execute(statement, parameters).first()
     if row is None:
         # Ended, expired or forged: the browser can forget it.
         g.auth_cookie = None
-        return None, ()
+        return None, None
     user = CurrentUser(
         *row[:SESSION_COLUMNS_START],
         CurrentSession(*row[SESSION_COLUMNS_START:SESSION_COLUMNS_END]),
     )
-    return user, tuple(row[SESSION_COLUMNS_END:])
+    return user, row[SESSION_COLUMNS_END] if len(row) > SESSION_COLUMNS_END else None
 
 
 def remember_stored(**columns: object) -> None:

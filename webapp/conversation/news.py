@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import bindparam
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import tuple_
@@ -50,31 +50,12 @@ def _newer_than_cursor(viewer_id: ColumnElement[int] | None = None):
 
 
 @cache
-def newest_columns() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """The (timestamp, id) of the newest live top comment by someone else, as columns of
-    the statement that loads the session's user (sessions.load_user_with: the viewer is
-    that statement's `User` row). A check that finds nothing newer than its cursor, nearly
-    every check, costs that one statement and no other.
-
-    No parameters: each column walks the top comments' index from the newest and stops at
-    the first by someone else, whatever the plan. (An EXISTS with the cursor in it was
-    planned, once prepared, as a table scan hoping for an early match, and read the whole
-    table when nothing was new.)"""
-    newest = (
-        select(Post.timestamp, Post.id)
-        .where(Post.parent_id.is_(None), Post.deleted_at.is_(None), Post.user_id != User.id)
-        .order_by(Post.timestamp.desc(), Post.id.desc())
-        .limit(1)
-    )
-    return (
-        newest.with_only_columns(Post.timestamp).scalar_subquery().label("newest_timestamp"),
-        newest.with_only_columns(Post.id).scalar_subquery().label("newest_id"),
-    )
-
-
-def anything_new(after: Cursor, newest: tuple[Any, ...]) -> bool:
-    timestamp, post_id = newest
-    return timestamp is not None and (timestamp, post_id) > (after.timestamp, after.id)
+def news_exists_column() -> ColumnElement[bool]:
+    """Whether anything is new, as a column of the statement that loads the session's user
+    (sessions.load_user_with): the viewer is that statement's `User` row. A check that
+    finds nothing, nearly every check, costs that one statement and no other."""
+    newer = select(Post.id).where(*_newer_than_cursor(User.id))
+    return exists(newer).label("news")
 
 
 @cache

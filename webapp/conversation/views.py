@@ -79,20 +79,20 @@ def news_check() -> str | Response:
     """The check: 204 (htmx swaps nothing) unless the count differs from the one the
     button already shows; else the poller again and the button.
 
-    Asked by every open feed every 20 seconds, so it loads the session's user and the
-    newest comment by others in one statement (sessions.load_user_with), instead of
-    login_required's statement and one of its own; only when that is newer than the
-    cursor does the count cost a second one."""
+    Asked by every open feed every 20 seconds, so it loads the session's user and asks
+    whether anything is new in one statement (sessions.load_user_with), instead of
+    login_required's statement and one of its own; only when something is new does the
+    count cost a second one."""
     try:
         after = news_cursor()
     except BadRequest:
         if not current_user.is_authenticated:  # as login_required would answer first
             return login_manager.unauthorized()
         raise
-    user, newest = load_user_with(news.newest_columns(), {})
+    user, anything_new = load_user_with(news.news_exists_column(), news.cursor_parameters(after))
     if user is None:
         return login_manager.unauthorized()
-    count = news.count_new(after, user.id) if news.anything_new(after, newest) else 0
+    count = news.count_new(after, user.id) if anything_new else 0
     if count == request.args.get("shown", 0, type=int):
         return Response(status=204)
     return news_region(after, count)
