@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
-from functools import cache
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -35,8 +33,6 @@ from flask import request
 from flask import session
 from flask_login import current_user
 from flask_login import login_url
-from sqlalchemy import ColumnElement
-from sqlalchemy import Select
 from sqlalchemy import Update
 from sqlalchemy import bindparam
 from sqlalchemy import delete
@@ -90,7 +86,6 @@ LOAD_QUERY = (
     )
 )
 SESSION_COLUMNS_START = len(USER_COLUMNS)
-SESSION_COLUMNS_END = SESSION_COLUMNS_START + len(CurrentSession._fields)
 
 
 def token_hash(token: str) -> str:
@@ -111,41 +106,16 @@ def init_app(app: Flask) -> None:
 @login_manager.request_loader
 def load_user(request: Request) -> CurrentUser | None:
     """The user whose live session the request's cookie names, or None."""
-    return _load(LOAD_QUERY, {})[0]
-
-
-@cache
-def load_query_with(column: ColumnElement[Any]) -> Select:
-    """LOAD_QUERY with one more column, built once per column (see load_user_with)."""
-    return LOAD_QUERY.add_columns(column)
-
-
-def load_user_with(column: ColumnElement[Any], parameters: dict[str, object]) -> tuple[Any, Any]:
-    """(user or None, value of `column`): the session's user, found as load_user finds it,
-    and one more value read in the same statement, which may refer to the user's row (its
-    `User` columns). For a view whose own work is one small read asked very often (the
-    feed's new-comments check): one round trip to the database instead of two. The user
-    becomes the request's: current_user reads it without loading it again."""
-    user, extra = _load(load_query_with(column), parameters)
-    g._login_user = user
-    return user, extra
-
-
-def _load(statement: Select, parameters: dict[str, object]) -> tuple[CurrentUser | None, Any]:
     token = request.cookies.get(AUTH_COOKIE)
     if not token:
-        return None, None
-    parameters = {**parameters, "token_hash": token_hash(token), "now": utcnow()}
-    row = request_connection().execute(statement, parameters).first()
+        return None
+    parameters = {"token_hash": token_hash(token), "now": utcnow()}
+    row = request_connection().execute(LOAD_QUERY, parameters).first()
     if row is None:
         # Ended, expired or forged: the browser can forget it.
         g.auth_cookie = None
-        return None, None
-    user = CurrentUser(
-        *row[:SESSION_COLUMNS_START],
-        CurrentSession(*row[SESSION_COLUMNS_START:SESSION_COLUMNS_END]),
-    )
-    return user, row[SESSION_COLUMNS_END] if len(row) > SESSION_COLUMNS_END else None
+        return None
+    return CurrentUser(*row[:SESSION_COLUMNS_START], CurrentSession(*row[SESSION_COLUMNS_START:]))
 
 
 def remember_stored(**columns: object) -> None:

@@ -12,10 +12,8 @@ from datetime import UTC
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import bindparam
-from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import tuple_
@@ -27,7 +25,6 @@ from webapp.core.database import request_connection
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
 from webapp.models import Post
-from webapp.models import User
 
 # How often an open feed asks (seconds), while its tab is visible.
 POLL_SECONDS = 20
@@ -37,25 +34,16 @@ NEWS_CAP = 100
 START = Cursor(datetime.fromtimestamp(0, UTC), 0)
 
 
-def _newer_than_cursor(viewer_id: ColumnElement[int] | None = None):
+def _newer_than_cursor():
     """Live top comments after the cursor, not by the viewer (htmx already put the viewer's
     own comments on their page)."""
     return (
         Post.parent_id.is_(None),
         Post.deleted_at.is_(None),
-        Post.user_id != (bindparam("viewer_id") if viewer_id is None else viewer_id),
+        Post.user_id != bindparam("viewer_id"),
         tuple_(Post.timestamp, Post.id)
         > tuple_(bindparam("timestamp", type_=Post.timestamp.type), bindparam("post_id")),
     )
-
-
-@cache
-def news_exists_column() -> ColumnElement[bool]:
-    """Whether anything is new, as a column of the statement that loads the session's user
-    (sessions.load_user_with): the viewer is that statement's `User` row. A check that
-    finds nothing, nearly every check, costs that one statement and no other."""
-    newer = select(Post.id).where(*_newer_than_cursor(User.id))
-    return exists(newer).label("news")
 
 
 @cache
@@ -88,11 +76,7 @@ def items_query() -> Select:
 
 
 def _parameters(after: Cursor, viewer_id: int) -> dict[str, object]:
-    return {"viewer_id": viewer_id, **cursor_parameters(after)}
-
-
-def cursor_parameters(after: Cursor) -> dict[str, object]:
-    return {"timestamp": after.timestamp, "post_id": after.id}
+    return {"viewer_id": viewer_id, "timestamp": after.timestamp, "post_id": after.id}
 
 
 def count_new(after: Cursor, viewer_id: int) -> int:

@@ -15,13 +15,11 @@ from flask_login import login_required
 from jinja2_fragments.flask import render_block
 from werkzeug.exceptions import BadRequest
 
-from webapp.accounts.sessions import load_user_with
 from webapp.conversation import news
 from webapp.conversation.forms import PostForm
 from webapp.conversation.posts import PostView
 from webapp.conversation.posts import feed_page
 from webapp.conversation.posts import post_comment
-from webapp.core.extensions import login_manager
 from webapp.core.htmx import is_htmx
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
@@ -75,24 +73,12 @@ def news_region(after: Cursor, count: int) -> str:
 
 
 @bp.route("/feed/new")
+@login_required
 def news_check() -> str | Response:
     """The check: 204 (htmx swaps nothing) unless the count differs from the one the
-    button already shows; else the poller again and the button.
-
-    Asked by every open feed every 20 seconds, so it loads the session's user and asks
-    whether anything is new in one statement (sessions.load_user_with), instead of
-    login_required's statement and one of its own; only when something is new does the
-    count cost a second one."""
-    try:
-        after = news_cursor()
-    except BadRequest:
-        if not current_user.is_authenticated:  # as login_required would answer first
-            return login_manager.unauthorized()
-        raise
-    user, anything_new = load_user_with(news.news_exists_column(), news.cursor_parameters(after))
-    if user is None:
-        return login_manager.unauthorized()
-    count = news.count_new(after, user.id) if anything_new else 0
+    button already shows; else the poller again and the button."""
+    after = news_cursor()
+    count = news.count_new(after, current_user.id)
     if count == request.args.get("shown", 0, type=int):
         return Response(status=204)
     return news_region(after, count)
