@@ -15,14 +15,19 @@ from webapp.core.textrules import clean_text
 from webapp.models import BODY_MAX_LENGTH
 
 
-class PostForm(TextForm):
-    body = TextAreaField(
-        "Say something",
+def body_field(label: str, rows: int) -> TextAreaField:
+    """A comment's text field, alike in every form that writes one. No maxlength: a
+    browser would silently cut pasted text there. The limit is said as help, counted live
+    (static/js/app.js) and checked by validate_body."""
+    return TextAreaField(
+        label,
         validators=[DataRequired(message="Write something first.")],
-        # No maxlength: a browser would silently cut pasted text there. The limit is said
-        # as help, counted live (static/js/app.js) and checked here.
-        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 3},
+        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": rows},
     )
+
+
+class PostForm(TextForm):
+    body = body_field("Say something", rows=3)
     submit = SubmitField("Post")
 
     def validate_body(self, field: Field) -> None:
@@ -35,20 +40,12 @@ class PostForm(TextForm):
 class EditForm(PostForm):
     """Editing one's comment: the same rules as posting it."""
 
-    body = TextAreaField(
-        "Edit your comment",
-        validators=[DataRequired(message="Write something first.")],
-        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 3},
-    )
+    body = body_field("Edit your comment", rows=3)
     # The page to go back to without JavaScript (checked again when used: see back_path).
     next = HiddenField()
     submit = SubmitField("Save")
 
 
 class ReplyForm(PostForm):
-    body = TextAreaField(
-        "Your reply",
-        validators=[DataRequired(message="Write something first.")],
-        render_kw={"data-char-limit": BODY_MAX_LENGTH, "rows": 2},
-    )
+    body = body_field("Your reply", rows=2)
     submit = SubmitField("Reply")
