@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webapp.accounts import views as accounts_views
     from webapp.accounts.passwords import dummy_hash
     from webapp.conversation import edit_views
+    from webapp.conversation import newest
     from webapp.conversation import threads
     from webapp.conversation import views as conversation_views
     from webapp.core import cookie_session
@@ -63,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     redirects.init_app(app)
     templating.init_app(app)
+    newest.init_app(app)
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(recovery.bp)
     app.register_blueprint(confirmation.bp)

@@ -5,6 +5,7 @@ and what each request costs in SQL."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -16,11 +17,14 @@ from sqlalchemy import update
 from tests.conftest import HTMX
 from tests.conftest import QueryCounter
 from tests.conftest import add_posts
+from tests.conftest import make_app
 from tests.conftest import make_user
 from tests.conftest import on_postgres
 from tests.conversation.test_feed import post_comment
 from tests.conversation.test_feed import post_ids
 from webapp.conversation import news
+from webapp.conversation.newest import DEFAULT_MAX_AGE_SECONDS
+from webapp.conversation.newest import newest_top_comment
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
@@ -222,6 +226,57 @@ def test_check_costs_one_statement_beyond_the_user(
 
 
 @pytest.mark.usefixtures("logged_in")
+def test_nothing_new_costs_no_statement_beyond_the_user(
+    app: Flask, client: FlaskClient, count_queries: QueryCounter
+) -> None:
+    """The usual answer: the reader's newest comment is the newest there is, which this
+    process read (with the count) at the first check and trusts for a second."""
+    add_posts(app, make_user(app, "bob"), ["the newest there is"])
+    url = check_url(client)
+    count_queries.statements.clear()
+    assert check(client, url).status_code == 204  # reads the newest comment, and counts
+    assert len(post_statements(count_queries)) == 1, count_queries.statements
+    count_queries.statements.clear()
+    assert check(client, url).status_code == 204
+    assert count_queries.count == 1 and not post_statements(count_queries)
+
+
+def trust_newest_for(app: Flask, seconds: float) -> None:
+    with app.app_context():
+        newest_top_comment().max_age = seconds
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_comment_posted_through_this_instance_is_announced_at_once(
+    app: Flask, client: FlaskClient
+) -> None:
+    trust_newest_for(app, 3600)
+    url = check_url(client)
+    assert check(client, url).status_code == 204  # this instance now knows: no comment
+    add_posts(app, make_user(app, "bob"), ["posted here"])
+    assert ">1 new comment</button>" in check(client, url).get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_comment_posted_through_another_instance_is_announced_once_trust_runs_out(
+    app: Flask, client: FlaskClient, database_url: str
+) -> None:
+    """Another app instance on the same database: the reader's instance learns of its
+    comment from the database when what it knows is older than its max age."""
+    with app.app_context():
+        assert newest_top_comment().max_age == DEFAULT_MAX_AGE_SECONDS == 1.0
+    trust_newest_for(app, 3600)
+    other_instance = make_app(database_url)
+    url = check_url(client)
+    assert check(client, url).status_code == 204
+    add_posts(other_instance, make_user(other_instance, "bob"), ["posted elsewhere"])
+    assert check(client, url).status_code == 204  # trusted: not read again yet
+    trust_newest_for(app, 0.2)
+    time.sleep(0.2)
+    assert ">1 new comment</button>" in check(client, url).get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("logged_in")
 def test_items_cost_one_statement_beyond_the_user(
     app: Flask, client: FlaskClient, count_queries: QueryCounter
 ) -> None:
@@ -236,12 +291,13 @@ def test_items_cost_one_statement_beyond_the_user(
     assert count_queries.count == 2, count_queries.statements
 
 
-def test_count_walks_top_comments_only(app: Flask) -> None:
-    """The check's statement is an index range scan, not a walk of the table (on PostgreSQL
+@pytest.mark.parametrize("query", [news.count_query, news.count_and_newest_query])
+def test_count_walks_top_comments_only(app: Flask, query) -> None:
+    """The check's statements are index range scans, not walks of the table (on PostgreSQL
     with sequential scans off: the planner prefers them on a tiny table), through an index
     of the top comments only: replies, however many, are not walked."""
     with app.app_context():
-        compiled = news.count_query().compile(dialect=db.engine.dialect)
+        compiled = query().compile(dialect=db.engine.dialect)
         # The plan does not depend on the values; a string timestamp suits both drivers.
         values = {"viewer_id": 1, "timestamp": "2026-01-01 00:00:00", "post_id": 1}
         params = compiled.construct_params(values)

@@ -24,6 +24,7 @@ from webapp.conversation.mentions import resolve
 from webapp.conversation.mentions import save_post_mentions
 from webapp.conversation.mentions import usernames
 from webapp.conversation.mentions import usernames_of
+from webapp.conversation.newest import newest_top_comment
 from webapp.conversation.segments import Segment
 from webapp.conversation.segments import segment
 from webapp.core.database import request_connection
@@ -126,6 +127,9 @@ def _post_comment(author: Account, body: str, reply_to: int | None) -> tuple[Pos
         parent_id=parent_id,
     )
     db.session.commit()
+    if parent_id is None:
+        # This process's checks announce it from now on, without waiting to read it.
+        newest_top_comment().posted(Cursor(view.timestamp, view.id))
     return view, True
 
 
