@@ -9,12 +9,13 @@ each statement a request runs (loading the session's user, the card of an ordina
 the busiest user, the card with a long "Followed by" line and the busiest user's card as
 its viewer sees it, the feed's first page, page 2, the page 5,000,000 deep, the latest
 replies of the first and the deep page's comments, a thread page's replies, the
-new-comments check with nothing new and at its cap, and a profile page's comments), its
-plan as the database executed it (PostgreSQL) or would (SQLite). Then it checks what the
-design promises: no table read from end to end, and (PostgreSQL, which counts them) no node
-reading more rows than a page needs, or for a card than the shorter of the viewer's follows
-and the card user's followers (the "Followed by" line walks that one; both, where
-PostgreSQL intersects them), or for the latest replies than the page's threads hold.
+new-comments check with nothing new (alone, and with the newest comment read again) and at
+its cap, and a profile page's comments), its plan as the database executed it (PostgreSQL)
+or would (SQLite). Then it checks what the design promises: no table read from end to end,
+and (PostgreSQL, which counts them) no node reading more rows than a page needs, or for a
+card than the shorter of the viewer's follows and the card user's followers (the "Followed
+by" line walks that one; both, where PostgreSQL intersects them), or for the latest
+replies than the page's threads hold.
 """
 
 from __future__ import annotations
@@ -196,6 +197,12 @@ def main() -> int:
                 ),
                 "new-comments check (nothing new)": (
                     news.count_query(),
+                    {"viewer_id": viewer, "timestamp": newest.timestamp, "post_id": newest.id},
+                ),
+                # Once a second per app process: the newest top comment, read again with
+                # the count (webapp/conversation/newest.py).
+                "new-comments check, reading the newest comment again (nothing new)": (
+                    news.count_and_newest_query(),
                     {"viewer_id": viewer, "timestamp": newest.timestamp, "post_id": newest.id},
                 ),
                 # A reader who left a feed open while 150 comments came in.
