@@ -326,6 +326,33 @@ def test_item_fragment_is_the_comment_as_everyone_sees_it(
     assert client.get("/c/9999/item", headers=HTMX).status_code == 404
 
 
+def focused_controls(html: str) -> list[str]:
+    """The text of each control marked autofocus (htmx focuses it when it swaps it in)."""
+    return re.findall(r"<(?:a|button)\b[^>]*\bautofocus\b[^>]*>([^<]*)<", html)
+
+
+def test_focus_goes_back_to_the_control_the_person_left(
+    app: Flask, client: FlaskClient, alice_post: int
+) -> None:
+    """Save and Cancel put focus back on Edit, Undo on Delete; the notice running out (a
+    background request) and the pages leave it alone."""
+    saved = post_form(client, f"/c/{alice_post}/edit", True, body="better words")
+    assert focused_controls(saved.get_data(as_text=True)) == ["Edit"]
+    cancelled = client.get(f"/c/{alice_post}/item", headers=HTMX).get_data(as_text=True)
+    assert focused_controls(cancelled) == ["Edit"]
+    background = {**HTMX, "Hoverfeed-Background": "true"}
+    expired = client.get(f"/c/{alice_post}/item", headers=background).get_data(as_text=True)
+    assert "<article" in expired and focused_controls(expired) == []
+    assert focused_controls(client.get("/").get_data(as_text=True)) == []
+    post_form(client, f"/c/{alice_post}/delete", True)
+    restored = post_form(client, f"/c/{alice_post}/restore", True).get_data(as_text=True)
+    assert focused_controls(restored) == ["Delete"]
+    # Cancelled after its 15 minutes: Edit is gone, so Delete.
+    age(app, alice_post, minutes=16)
+    late = client.get(f"/c/{alice_post}/item", headers=HTMX).get_data(as_text=True)
+    assert focused_controls(late) == ["Delete"]
+
+
 def test_a_deleted_top_comment_with_replies_is_a_placeholder(
     app: Flask, client: FlaskClient, alice_post: int, bob: int
 ) -> None:

@@ -21,7 +21,7 @@ from webapp.core.timeutil import utcnow
 from webapp.models import Post
 from webapp.models import User
 
-POST_IDS = re.compile(r'<article class="post" id="post-(\d+)">')
+POST_IDS = re.compile(r'<article class="post" id="post-(\d+)"[^>]*>')
 
 
 def post_ids(html: str) -> list[int]:

@@ -29,7 +29,7 @@ from webapp.core.timeutil import utcnow
 from webapp.models import Post
 from webapp.models import User
 
-POST_IDS = re.compile(r'<article class="post[^"]*" id="post-(\d+)">')
+POST_IDS = re.compile(r'<article class="post[^"]*" id="post-(\d+)"[^>]*>')
 
 
 def post_ids(html: str) -> list[int]:
@@ -356,6 +356,9 @@ def test_show_all_walks_a_long_thread_once_in_order(
         if not shows:
             break
         fragment = client.get(shows[0]["hx-get"], headers=HTMX).get_data(as_text=True)
+        # Focus goes to the first reply loaded (the link that had it is gone), only there.
+        focused = [a["id"] for a in elements(fragment, "article") if "autofocus" in a]
+        assert focused == [f"post-{post_ids(fragment)[0]}"]
         seen = post_ids(fragment) + seen
         pages += 1
     assert pages == 3  # 50, 50, 13

@@ -67,6 +67,7 @@ def test_edit_in_place_and_save(page: Page, app: Flask, people: dict[str, int]) 
     assert stored.body == "alice was here, and @bob too"
     expect(edited).to_have_attribute("title", f"Edited {stored.edited_at:%Y-%m-%d %H:%M} UTC")
     expect(field).to_have_count(0)
+    expect(mine.get_by_role("link", name="Edit")).to_be_focused()  # where the person was
     assert page.url.endswith("/")  # no page load: swapped in place
     page.reload()
     expect(comment(page, people["alice_post"]).locator(".edited")).to_be_visible()
@@ -80,7 +81,7 @@ def test_edit_and_cancel(page: Page, app: Flask, people: dict[str, int]) -> None
     mine.get_by_role("link", name="Cancel").click()
     expect(mine.locator(".post-body")).to_have_text(ORIGINAL)
     expect(mine.get_by_label("Edit your comment")).to_have_count(0)
-    expect(mine.get_by_role("link", name="Edit")).to_be_visible()
+    expect(mine.get_by_role("link", name="Edit")).to_be_focused()
     assert page.url.endswith("/")
     stored = row(app, people["alice_post"])
     assert stored.body == ORIGINAL and stored.edited_at is None
@@ -123,7 +124,7 @@ def test_delete_and_undo(page: Page, app: Flask, people: dict[str, int]) -> None
 
     expect(mine.locator(".post-body")).to_have_text(ORIGINAL)
     expect(notice).to_have_count(0)
-    expect(mine.get_by_role("button", name="Delete")).to_be_visible()
+    expect(mine.get_by_role("button", name="Delete")).to_be_focused()  # as before Delete
     assert row(app, people["alice_post"]).deleted_at is None
     assert post_count(app, people["alice"]) == 1
     assert_counters_match_recount(app)

@@ -118,6 +118,8 @@ def test_show_all_replies_loads_the_rest_in_place(page: Page, threads: dict[str,
     expect(show_all).to_have_count(0)
     texts = [text.strip() for text in replies.locator(".post-body").all_inner_texts()]
     assert texts == [f"busy reply {n}" for n in range(1, 6)]
+    # Focus left with the link: it is on the first reply the link brought.
+    expect(replies.first).to_be_focused()
     assert page.url.endswith("/")
     # Replying in place after that puts the new reply last, once.
     page.locator(f"#post-{threads['busy']}").get_by_role("link", name="Reply").click()

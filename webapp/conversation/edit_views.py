@@ -33,6 +33,7 @@ from webapp.conversation.posts import PostView
 from webapp.conversation.posts import find_comment
 from webapp.conversation.posts import is_shown
 from webapp.core.htmx import current_page_endpoint
+from webapp.core.htmx import is_background
 from webapp.core.htmx import is_htmx
 from webapp.core.redirects import is_safe_local_path
 
@@ -108,10 +109,13 @@ def render_notice(post_id: int, message: str | None) -> str:
     return render_template(NOTICE, post_id=post_id, message=message, notice_seconds=seconds)
 
 
-def render_item(post: PostView) -> str:
+def render_item(post: PostView, focus: str | None = None) -> str:
     """The comment alone (its thread's other comments stay where they are), with Reply
-    working as it does on the page it goes back into."""
-    return render_template(ITEM, post=post, in_thread=current_page_endpoint() in THREADED_PAGES)
+    working as it does on the page it goes back into. `focus` ("edit" or "delete"): the
+    control that takes focus when htmx swaps it in, so a keyboard user goes on where they
+    were instead of starting again from the top of the page."""
+    in_thread = current_page_endpoint() in THREADED_PAGES
+    return render_template(ITEM, post=post, in_thread=in_thread, focus=focus)
 
 
 @bp.route(f"/c/{POST_ID}/item")
@@ -122,7 +126,11 @@ def item(post_id: int) -> str:
     post = find_comment(post_id)
     if post is None:
         abort(404, edits.NOT_FOUND)
-    return render_item(post) if is_shown(post) else ""
+    if not is_shown(post):
+        return ""
+    # Cancel: back to Edit. The Undo notice running out is a background request: the
+    # person may be anywhere on the page, and focus stays where it is.
+    return render_item(post, focus=None if is_background() else "edit")
 
 
 @bp.route(f"/c/{POST_ID}/edit")
@@ -161,7 +169,7 @@ def save(post_id: int) -> str | Response:
     if not is_htmx():
         flash("Your comment was updated.", "success")
         return redirect(f"{back_path()}#post-{post_id}", 303)
-    return render_item(find_comment(post_id))
+    return render_item(find_comment(post_id), focus="edit")
 
 
 def render_edit(post: PostView, form: EditForm, status: int) -> Response:
@@ -207,4 +215,4 @@ def restore(post_id: int) -> str | Response:
     if not is_htmx():
         flash("Comment restored.", "success")
         return redirect(f"{back_path()}#post-{post_id}", 303)
-    return render_item(find_comment(post_id))
+    return render_item(find_comment(post_id), focus="delete")

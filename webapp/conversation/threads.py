@@ -101,7 +101,7 @@ def replies(post_id: int) -> str | Response:
     # worth a statement to tell an unknown comment from one with nothing earlier.
     if not page.items and not thread_exists(post_id):
         abort(404, GONE)
-    return render_block(THREAD, "replies_page", top_id=post_id, page=page)
+    return render_block(THREAD, "replies_page", top_id=post_id, page=page, focus_first=True)
 
 
 @bp.route("/c/<int:post_id>/reply-form")
