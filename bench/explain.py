@@ -56,6 +56,7 @@ from webapp.models import User
 from webapp.models import UserSession
 from webapp.people.profiles import CARD_QUERIES
 from webapp.people.profiles import CARD_QUERY
+from webapp.people.profiles import COUNT_LIMIT
 from webapp.people.profiles import INTERSECT_UP_TO
 
 #: Rows a node may produce: a page and the row that tells whether there is a next one.
@@ -116,7 +117,7 @@ def card(viewer: int, username: str) -> tuple[Select, dict[str, object], int]:
     )
     shorter, longer = sorted((following, followers))
     postgresql = db.engine.dialect.name == "postgresql"
-    both = postgresql and longer <= INTERSECT_UP_TO * shorter
+    both = postgresql and shorter <= COUNT_LIMIT and longer <= INTERSECT_UP_TO * shorter
     most_rows = max(MOST_ROWS, shorter + longer if both else shorter)
     query = CARD_QUERIES.get(db.engine.dialect.name, CARD_QUERY)
     return query, {"viewer_id": viewer, "username_canon": username}, most_rows

@@ -201,9 +201,9 @@ def test_the_profile_page_shows_the_line_too(
         (["A", "B"], 2, "Followed by A and B"),
         (["A", "B", "C"], 3, "Followed by A, B and C"),
         (["A", "B", "C"], 4, "Followed by A, B and 2 others you follow"),
-        (["A", "B", "C"], 1_001, "Followed by A, B and 999 others you follow"),
-        # The count stops at 1,002 (two named, 1,000 others): the text says "1,000+".
-        (["A", "B", "C"], 1_002, "Followed by A, B and 1,000+ others you follow"),
+        (["A", "B", "C"], 101, "Followed by A, B and 99 others you follow"),
+        # The count stops at 102 (two named, 100 others): the text says "99+".
+        (["A", "B", "C"], 102, "Followed by A, B and 99+ others you follow"),
         # Not what the card query returns (it names up to three), but the grammar holds.
         (["A", "B"], 3, "Followed by A, B and 1 other you follow"),
     ],
@@ -234,7 +234,7 @@ def test_card_with_a_thousand_follows_costs_two_statements(
         + [(user, erin) for user in followed[:10] + fans[:590]],
     )
     expected = {
-        "bob": "Followed by f0700, f0701 and 298 others you follow",
+        "bob": "Followed by f0700, f0701 and 99+ others you follow",
         "carol": "Followed by f0500, f0501 and f0502",
         "erin": "Followed by f0000, f0001 and 8 others you follow",
         "dave": None,
@@ -249,9 +249,9 @@ def test_card_with_a_thousand_follows_costs_two_statements(
 
 @pytest.mark.parametrize(
     ("in_common", "others"),
-    [(1_001, "999 others"), (1_002, "1,000+ others"), (1_200, "1,000+ others")],
+    [(101, "99 others"), (102, "99+ others"), (150, "99+ others")],
 )
-def test_the_count_stops_at_a_thousand_others(
+def test_the_count_stops_past_ninety_nine_others(
     app: Flask,
     client: FlaskClient,
     logged_in: int,
@@ -259,9 +259,9 @@ def test_the_count_stops_at_a_thousand_others(
     in_common: int,
     others: str,
 ) -> None:
-    """Past 1,000 others the walk stops and the line says "1,000+", never a wrong number."""
+    """Past 99 others the walk stops and the line says "99+", never a wrong number."""
     bob = make_user(app, "bob")
-    followed = crowd(app, "f", 1_200)
+    followed = crowd(app, "f", 150)
     bulk_follows(
         app,
         [(logged_in, user) for user in followed] + [(user, bob) for user in followed[:in_common]],
