@@ -86,15 +86,15 @@ from bench.common import fresh_database
 from bench.common import migrate
 from webapp import create_app
 from webapp.accounts.identity import username_skeleton
+from webapp.accounts.models import User
 from webapp.accounts.passwords import hash_password
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.pagination import Cursor
 from webapp.core.timeutil import UTCDateTime
 from webapp.core.timeutil import utcnow
 from webapp.demo import comment
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import follow
+from webapp.people.models import follow
 
 PASSWORD = "benchmark-password"
 #: Rows handed to the database (and to the progress bar) at a time.

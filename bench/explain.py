@@ -39,6 +39,8 @@ from bench.dataset import SCALES
 from bench.dataset import build
 from bench.dataset import top_comments
 from webapp import create_app
+from webapp.accounts.models import User
+from webapp.accounts.models import UserSession
 from webapp.accounts.sessions import LOAD_QUERY
 from webapp.accounts.sessions import expiry
 from webapp.accounts.sessions import token_hash
@@ -52,8 +54,6 @@ from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
 from webapp.core.timeutil import utcnow
-from webapp.models import User
-from webapp.models import UserSession
 from webapp.people.profiles import CARD_QUERIES
 from webapp.people.profiles import CARD_QUERY
 from webapp.people.profiles import COUNT_LIMIT

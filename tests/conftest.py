@@ -221,8 +221,8 @@ def mail_outbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 def make_user(app: Flask, username: str, about_me: str = "", email: str | None = None) -> int:
     from webapp.accounts.identity import username_skeleton
+    from webapp.accounts.models import User
     from webapp.accounts.passwords import hash_password
-    from webapp.models import User
 
     with app.app_context():
         user = User(
@@ -245,9 +245,9 @@ def add_posts(
     views use; `timestamp` backdates them all."""
     from sqlalchemy import update
 
+    from webapp.accounts.models import User
+    from webapp.conversation.models import Post
     from webapp.conversation.posts import create_post
-    from webapp.models import Post
-    from webapp.models import User
 
     ids = []
     with app.app_context():
@@ -302,7 +302,7 @@ def logged_in(app: Flask, auth: AuthActions) -> int:
     assert auth.login("alice").status_code == 303
     from sqlalchemy import select
 
-    from webapp.models import User
+    from webapp.accounts.models import User
 
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username_canon == "alice"))

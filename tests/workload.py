@@ -121,8 +121,8 @@ def check_consistency(app, outcome: Outcome) -> Consistency:  # noqa: ANN001 (a 
     """What the database holds against what the clients were told."""
     from sqlalchemy import select
 
+    from webapp.conversation.models import Post
     from webapp.core.extensions import db
-    from webapp.models import Post
 
     with app.app_context():
         stored = Counter(db.session.scalars(select(Post.body).where(Post.body.like("load %"))))
@@ -145,11 +145,11 @@ def counter_mismatches() -> int:
     from sqlalchemy import or_
     from sqlalchemy import select
 
+    from webapp.accounts.models import User
+    from webapp.conversation.models import Post
     from webapp.core.extensions import db
     from webapp.counters import reply_recount
     from webapp.counters import user_recounts
-    from webapp.models import Post
-    from webapp.models import User
 
     differs = [getattr(User, name) != recount for name, recount in user_recounts().items()]
     users = db.session.scalar(select(func.count()).select_from(User).where(or_(*differs)))

@@ -12,12 +12,12 @@ from flask.cli import with_appcontext
 
 from webapp import demo
 from webapp.accounts import sessions
+from webapp.accounts.models import User
 from webapp.conversation import edits
+from webapp.conversation.models import Post
 from webapp.core.database import MIGRATE_HINT
 from webapp.core.database import schema_is_missing
 from webapp.core.extensions import db
-from webapp.models import Post
-from webapp.models import User
 
 
 def init_app(app: Flask) -> None:

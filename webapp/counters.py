@@ -13,9 +13,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import follow
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
+from webapp.people.models import follow
 
 
 def user_recounts() -> dict[str, ScalarSelect[int]]:

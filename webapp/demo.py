@@ -30,17 +30,17 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from webapp.accounts.identity import username_skeleton
+from webapp.accounts.models import User
 from webapp.accounts.passwords import hash_password
+from webapp.conversation.models import Post
+from webapp.conversation.models import post_mention
 from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
 from webapp.counters import reply_recount
 from webapp.counters import user_recounts
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import about_me_mention
-from webapp.models import follow
-from webapp.models import post_mention
+from webapp.people.models import about_me_mention
+from webapp.people.models import follow
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "hoverfeed-demo"

@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.accounts.identity import canonical_username
+from webapp.accounts.models import USERNAME_MAX_LENGTH
 from webapp.core.extensions import db
-from webapp.models import USERNAME_MAX_LENGTH
 from webapp.people.avatars import avatar_svg
 
 bp = Blueprint("main", __name__)

@@ -36,12 +36,12 @@ from tests.servers import free_port
 from tests.servers import gunicorn
 from tests.servers import site_environment
 from tests.smtp import SMTPServer
+from webapp.accounts.models import User
+from webapp.accounts.models import UserSession
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.counters import user_recounts
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import UserSession
-from webapp.models import follow
+from webapp.people.models import follow
 
 NO_USER = "There is no user by that name"
 NOT_SENT = "We could not send the e-mail; please try again later."

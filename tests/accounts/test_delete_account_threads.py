@@ -17,8 +17,8 @@ from tests.conversation.test_edits import reply_count
 from tests.conversation.test_edits import row
 from webapp.accounts.deletion import delete_account
 from webapp.conversation import edits
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
-from webapp.models import Post
 
 
 def test_deleting_an_account_with_replies_both_ways_keeps_every_counter_true(

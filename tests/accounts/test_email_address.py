@@ -28,8 +28,8 @@ from tests.smtp import SMTPServer
 from tests.smtp import failing_mail
 from tests.smtp import link_in
 from webapp.accounts import tokens
+from webapp.accounts.models import User
 from webapp.core.extensions import db
-from webapp.models import User
 
 NOT_SENT = "We could not send the e-mail; please try again later."
 REFUSED_LINK = "This link cannot be used"

@@ -15,10 +15,10 @@ from tests.conftest import PASSWORD
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token_from
 from webapp.accounts import passwords
+from webapp.accounts.models import User
 from webapp.accounts.sessions import AUTH_COOKIE
 from webapp.accounts.views import BAD_CREDENTIALS
 from webapp.core.extensions import db
-from webapp.models import User
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from tests.conftest import AuthActions
 from webapp.accounts.identity import username_skeleton
+from webapp.accounts.models import User
 from webapp.core.extensions import db
-from webapp.models import User
 
 TAKEN = "That username is taken"
 

@@ -31,9 +31,9 @@ from tests.smtp import failing_mail
 from tests.smtp import link_in
 from webapp.accounts import tokens
 from webapp.accounts.credentials import password_matches
+from webapp.accounts.models import User
 from webapp.core.extensions import db
 from webapp.core.mail import wait_for_background_mail
-from webapp.models import User
 
 NEW_PASSWORD = "a brand new passphrase, long enough"
 SENT = "If an account uses that address, we have sent it a link"

@@ -14,8 +14,8 @@ from tests.conftest import make_app
 from tests.smtp import SMTPServer
 from tests.smtp import link_in
 from webapp.accounts import credentials as accounts
+from webapp.accounts.models import User
 from webapp.core.extensions import db
-from webapp.models import User
 
 
 def user_count(app: Flask) -> int:

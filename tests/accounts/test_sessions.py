@@ -25,13 +25,13 @@ from tests.conftest import QueryCounter
 from tests.conftest import csrf_token
 from tests.conftest import make_user
 from webapp.accounts.devices import describe_device
+from webapp.accounts.models import User
+from webapp.accounts.models import UserSession
 from webapp.accounts.sessions import AUTH_COOKIE
 from webapp.accounts.sessions import MAX_AGE
 from webapp.accounts.sessions import PURGE_ON_LOGIN
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import User
-from webapp.models import UserSession
 
 # Real User-Agent strings, as the browsers send them.
 CHROMIUM_LINUX = (
@@ -330,7 +330,7 @@ def test_describe_device(user_agent: str | None, description: str) -> None:
 
 
 def test_a_huge_user_agent_still_fits_the_column() -> None:
-    from webapp.models import DEVICE_MAX_LENGTH
+    from webapp.accounts.models import DEVICE_MAX_LENGTH
 
     assert len(describe_device("Firefox/1 " + "Linux " * 10_000)) <= DEVICE_MAX_LENGTH
 

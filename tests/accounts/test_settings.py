@@ -24,12 +24,12 @@ from tests.conftest import make_app
 from tests.conftest import make_user
 from tests.servers import free_port
 from tests.smtp import SMTPServer
+from webapp.accounts.models import User
+from webapp.accounts.models import UserSession
 from webapp.accounts.passwords import verify_password
 from webapp.accounts.sessions import AUTH_COOKIE
 from webapp.core.extensions import db
 from webapp.core.mail import MailNotSent
-from webapp.models import User
-from webapp.models import UserSession
 from webapp.people.follows import follow
 
 NEW_PASSWORD = "a brand new passphrase, much longer"

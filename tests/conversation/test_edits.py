@@ -21,12 +21,12 @@ from tests.conftest import csrf_token
 from tests.conftest import make_user
 from tests.conversation.html import elements
 from tests.workload import counter_mismatches
+from webapp.accounts.models import User
 from webapp.conversation import edits
+from webapp.conversation.models import Post
+from webapp.conversation.models import post_mention
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import post_mention
 
 # Helpers ----------------------------------------------------------------------------------
 

@@ -19,10 +19,10 @@ from tests.conftest import make_user
 from tests.conversation.html import elements
 from tests.conversation.html import post_body
 from webapp.accounts.deletion import delete_account
+from webapp.conversation.models import post_mention
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
-from webapp.models import about_me_mention
-from webapp.models import post_mention
+from webapp.people.models import about_me_mention
 from webapp.people.profiles import update_about_me
 
 

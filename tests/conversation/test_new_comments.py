@@ -23,13 +23,13 @@ from tests.conftest import on_postgres
 from tests.conversation.test_feed import post_comment
 from tests.conversation.test_feed import post_ids
 from webapp.conversation import news
+from webapp.conversation.models import Post
 from webapp.conversation.newest import DEFAULT_MAX_AGE_SECONDS
 from webapp.conversation.newest import newest_top_comment
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
 
 CHECK_URL = re.compile(r'hx-get="(/feed/new\?after=[^"]+)"')
 ITEMS_URL = re.compile(r'hx-get="(/feed/new/items\?after=[^"]+)"')

@@ -22,12 +22,12 @@ from tests.conftest import add_posts
 from tests.conftest import csrf_token
 from tests.conftest import make_user
 from tests.conversation.html import elements
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
-from webapp.models import User
 
 POST_IDS = re.compile(r'<article class="post[^"]*" id="post-(\d+)"[^>]*>')
 

@@ -148,9 +148,9 @@ def test_templates_and_static_found_from_any_directory(
 
 
 def test_shell_context_offers_db_user_post(app: Flask) -> None:
+    from webapp.accounts.models import User
+    from webapp.conversation.models import Post
     from webapp.core.extensions import db
-    from webapp.models import Post
-    from webapp.models import User
 
     with app.app_context():
         context = app.make_shell_context()

@@ -130,8 +130,8 @@ def test_sixteen_clients_replying_deleting_and_undoing_on_one_thread_keep_counte
     from tests.conftest import add_posts
     from tests.workload import counter_mismatches
     from tests.workload import run_thread_workload
+    from webapp.conversation.models import Post
     from webapp.core.extensions import db
-    from webapp.models import Post
 
     names = make_users(app)
     [thread] = add_posts(app, user_id_of(app, names[0]), ["A thread for everyone"])
@@ -161,8 +161,8 @@ def test_sixteen_clients_replying_deleting_and_undoing_on_one_thread_keep_counte
 def user_id_of(app: Flask, username: str) -> int:
     from sqlalchemy import select
 
+    from webapp.accounts.models import User
     from webapp.core.extensions import db
-    from webapp.models import User
 
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == username))

@@ -19,12 +19,12 @@ from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from tests.conftest import make_app
 from tests.conftest import make_user
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.redirects import UNTRUSTED_HOSTS_WARNING
 from webapp.core.redirects import without_own_host
 from webapp.core.textrules import invisible_character_problem
-from webapp.models import Post
-from webapp.models import User
 
 # Malformed Referer on HTTPS ------------------------------------------------------------------
 

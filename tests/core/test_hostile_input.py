@@ -25,10 +25,10 @@ from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from tests.conftest import make_app
 from tests.conftest import make_user
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import follow
+from webapp.people.models import follow
 
 # Generous limits: these tests are about input, not throttling.
 NO_THROTTLE = {

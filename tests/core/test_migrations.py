@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import AuthActions
 from webapp.accounts.identity import username_skeleton
+from webapp.accounts.models import User
 from webapp.accounts.passwords import hash_password
 from webapp.core.config import ROOT
 from webapp.core.extensions import db
 from webapp.core.timeutil import UTCDateTime
 from webapp.core.timeutil import utcnow
-from webapp.models import User
 
 
 def alembic_config(app: Flask) -> Config:

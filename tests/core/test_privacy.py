@@ -58,7 +58,7 @@ def test_canary_email_appears_nowhere(app: Flask) -> None:
     with app.app_context():
         from sqlalchemy import select
 
-        from webapp.models import User
+        from webapp.accounts.models import User
 
         canary_id = db.session.scalar(select(User.id).where(User.username == "canary"))
     add_posts(app, canary_id, [f"post {n}" for n in range(25)])

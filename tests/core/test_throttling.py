@@ -23,9 +23,9 @@ from tests.conftest import make_user
 from tests.servers import Browserless
 from tests.servers import gunicorn
 from tests.servers import site_environment
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
-from webapp.models import Post
-from webapp.models import User
 
 TRY_AGAIN = re.compile(r"Please try again in (\d+) (seconds?|minutes)\.")
 

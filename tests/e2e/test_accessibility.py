@@ -35,9 +35,9 @@ from tests.e2e.test_hovercards import CARD
 from tests.e2e.test_hovercards import name_link
 from tests.e2e.test_hovercards import open_card
 from tests.e2e.test_hovercards import point_at
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
-from webapp.models import Post
-from webapp.models import User
 
 pytestmark = pytest.mark.browser
 

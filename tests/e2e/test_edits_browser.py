@@ -25,9 +25,9 @@ from tests.e2e.conftest import browser_page
 from tests.e2e.conftest import log_in
 from tests.e2e.test_accessibility import audit
 from webapp.conversation import edits
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
 
 pytestmark = pytest.mark.browser
 

@@ -24,11 +24,11 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import browser_page
 from tests.e2e.conftest import csp_violations
 from tests.e2e.conftest import log_in
+from webapp.accounts.models import USERNAME_MAX_LENGTH
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.config import ROOT
 from webapp.core.extensions import db
-from webapp.models import USERNAME_MAX_LENGTH
-from webapp.models import Post
-from webapp.models import User
 from webapp.people.follows import follow
 
 pytestmark = pytest.mark.browser

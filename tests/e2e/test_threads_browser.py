@@ -24,9 +24,9 @@ from tests.e2e.conftest import log_in
 from tests.e2e.test_hovercards import CARD
 from tests.e2e.test_hovercards import open_card
 from tests.e2e.test_hovercards import point_at
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
 
 pytestmark = pytest.mark.browser
 

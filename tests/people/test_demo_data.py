@@ -12,16 +12,16 @@ from sqlalchemy import select
 from tests.conftest import HTMX
 from tests.conftest import AuthActions
 from tests.conversation.html import elements
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
+from webapp.conversation.models import post_mention
 from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
 from webapp.demo import DEMO_PASSWORD
 from webapp.demo import DEMO_USERNAME
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import about_me_mention
-from webapp.models import follow
-from webapp.models import post_mention
+from webapp.people.models import about_me_mention
+from webapp.people.models import follow
 
 
 def test_demo_mentions_are_stored_as_saving_would_store_them(app: Flask, runner) -> None:

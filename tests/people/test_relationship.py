@@ -14,11 +14,11 @@ from tests.conftest import HTMX
 from tests.conftest import QueryCounter
 from tests.conftest import csrf_token
 from tests.conftest import make_user
+from webapp.accounts.models import User
 from webapp.core.extensions import db
 from webapp.demo import recount
-from webapp.models import User
-from webapp.models import follow
 from webapp.people.follows import follow as follow_user
+from webapp.people.models import follow
 from webapp.people.profiles import followed_by
 
 LINE = re.compile(r'<p class="card-relation">(.*?)</p>', re.S)

@@ -17,12 +17,12 @@ from tests.conftest import QueryCounter
 from tests.conftest import add_posts
 from tests.conftest import csrf_token
 from tests.conftest import make_user
+from webapp.accounts.models import User
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import follow
 from webapp.people.avatars import avatar_colour
+from webapp.people.models import follow
 
 
 def user(app: Flask, user_id: int) -> User:

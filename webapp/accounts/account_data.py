@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import Column
 from sqlalchemy import select
 
+from webapp.accounts.models import User
 from webapp.accounts.request_user import CurrentUser
 from webapp.accounts.sessions import live_sessions
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import follow
+from webapp.people.models import follow
 
 
 def when(moment: datetime | None) -> str | None:

@@ -16,6 +16,7 @@ from webapp.accounts.identity import could_be_username
 from webapp.accounts.identity import display_username
 from webapp.accounts.identity import normalise_email
 from webapp.accounts.identity import username_skeleton
+from webapp.accounts.models import User
 from webapp.accounts.passwords import dummy_hash
 from webapp.accounts.passwords import hash_password
 from webapp.accounts.passwords import needs_rehash
@@ -23,7 +24,6 @@ from webapp.accounts.passwords import verify_password
 from webapp.accounts.request_user import Account
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
-from webapp.models import User
 
 # Also said of a name that only looks like a taken one (aIice for alice): to a reader they
 # are the same name.

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
 
+from webapp.accounts.models import User
+from webapp.accounts.models import UserSession
+from webapp.conversation.models import Post
 from webapp.core.extensions import db
 from webapp.core.transactions import retrying
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import UserSession
-from webapp.models import follow
+from webapp.people.models import follow
 
 
 def delete_account(user_id: int) -> None:

@@ -6,7 +6,7 @@ devices, nothing that fingerprints them, and no dependency on a User-Agent datab
 
 from __future__ import annotations
 
-from webapp.models import DEVICE_MAX_LENGTH
+from webapp.accounts.models import DEVICE_MAX_LENGTH
 
 # Checked in order: Edge and Opera also say "Chrome", Chrome also says "Safari".
 BROWSERS = (

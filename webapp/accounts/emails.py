@@ -9,13 +9,13 @@ from flask import after_this_request
 from flask import current_app
 
 from webapp.accounts import tokens
+from webapp.accounts.models import User
 from webapp.accounts.passwords import dummy_hash
 from webapp.accounts.request_user import Account
 from webapp.core.mail import build_message
 from webapp.core.mail import deliver_in_background
 from webapp.core.mail import external_url
 from webapp.core.mail import send_mail
-from webapp.models import User
 
 
 def send_confirmation(user: Account) -> None:

@@ -15,11 +15,11 @@ from wtforms.validators import ValidationError
 from webapp.accounts.identity import InvalidEmail
 from webapp.accounts.identity import normalise_email
 from webapp.accounts.identity import username_problem
+from webapp.accounts.models import EMAIL_MAX_LENGTH
+from webapp.accounts.models import USERNAME_MAX_LENGTH
 from webapp.accounts.passwords import PASSWORD_MAX_LENGTH
 from webapp.accounts.passwords import password_problem
 from webapp.core.forms import TextForm
-from webapp.models import EMAIL_MAX_LENGTH
-from webapp.models import USERNAME_MAX_LENGTH
 
 
 class RegistrationForm(TextForm):

@@ -8,7 +8,7 @@ import unicodedata
 from email_validator import EmailNotValidError
 from email_validator import validate_email
 
-from webapp.models import USERNAME_MAX_LENGTH
+from webapp.accounts.models import USERNAME_MAX_LENGTH
 
 USERNAME_MIN_LENGTH = 3
 # Checked after NFKC, so full-width and other compatibility forms of these characters are

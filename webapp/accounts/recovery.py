@@ -25,11 +25,11 @@ from webapp.accounts.emails import send_notice
 from webapp.accounts.emails import send_reset_link_in_background
 from webapp.accounts.forms import NewPasswordForm
 from webapp.accounts.forms import ResetRequestForm
+from webapp.accounts.models import User
 from webapp.accounts.sessions import end_sessions
 from webapp.accounts.sessions import start_session
 from webapp.core.extensions import db
 from webapp.core.mail import MailNotSent
-from webapp.models import User
 
 bp = Blueprint("recovery", __name__)
 

@@ -7,7 +7,7 @@ from dataclasses import field
 from datetime import datetime
 from typing import NamedTuple
 
-from webapp.models import User
+from webapp.accounts.models import User
 
 
 class CurrentSession(NamedTuple):

@@ -40,6 +40,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from webapp.accounts.devices import describe_device
+from webapp.accounts.models import User
+from webapp.accounts.models import UserSession
 from webapp.accounts.request_user import USER_COLUMNS
 from webapp.accounts.request_user import CurrentSession
 from webapp.accounts.request_user import CurrentUser
@@ -51,8 +53,6 @@ from webapp.core.htmx import is_htmx
 from webapp.core.redirects import is_safe_local_path
 from webapp.core.timeutil import UTCDateTime
 from webapp.core.timeutil import utcnow
-from webapp.models import User
-from webapp.models import UserSession
 
 LOGIN_MESSAGE = "Please log in to see this page."
 

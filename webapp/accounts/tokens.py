@@ -27,9 +27,9 @@ from itsdangerous import BadSignature
 from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
 
+from webapp.accounts.models import User
 from webapp.accounts.request_user import Account
 from webapp.core.extensions import db
-from webapp.models import User
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,16 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import aliased
 
+from webapp.accounts.models import User
 from webapp.conversation.mentions import resolve
 from webapp.conversation.mentions import save_post_mentions
+from webapp.conversation.models import Post
+from webapp.conversation.models import post_mention
 from webapp.conversation.posts import PostView
 from webapp.conversation.posts import find_comment
 from webapp.core.extensions import db
 from webapp.core.timeutil import utcnow
 from webapp.core.transactions import retrying
-from webapp.models import Post
-from webapp.models import User
-from webapp.models import post_mention
 
 EDIT_WINDOW = timedelta(minutes=15)
 # The "Comment deleted · Undo" notice shows this long...

@@ -9,10 +9,10 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 from wtforms.validators import ValidationError
 
+from webapp.conversation.models import BODY_MAX_LENGTH
 from webapp.conversation.posts import body_problem
 from webapp.core.forms import TextForm
 from webapp.core.textrules import clean_text
-from webapp.models import BODY_MAX_LENGTH
 
 
 def body_field(label: str, rows: int) -> TextAreaField:

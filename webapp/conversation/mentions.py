@@ -20,11 +20,11 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from webapp.accounts.models import User
+from webapp.conversation.models import post_mention
 from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
-from webapp.models import User
-from webapp.models import about_me_mention
-from webapp.models import post_mention
+from webapp.people.models import about_me_mention
 
 # Usernames have no spaces (identity.USERNAME_PATTERN), so a space separates them.
 SEPARATOR = " "

@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import tuple_
 
+from webapp.conversation.models import Post
 from webapp.conversation.newest import is_newer
 from webapp.conversation.newest import newest_top_comment
 from webapp.conversation.posts import PostView
@@ -28,7 +29,6 @@ from webapp.conversation.posts import views
 from webapp.core.database import request_connection
 from webapp.core.pagination import PAGE_SIZE
 from webapp.core.pagination import Cursor
-from webapp.models import Post
 
 # How often an open feed asks (seconds), while its tab is visible.
 POLL_SECONDS = 20

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy import tuple_
 from sqlalchemy import update
 
+from webapp.accounts.models import User
 from webapp.accounts.request_user import Account
 from webapp.conversation.mentions import MentionedUser
 from webapp.conversation.mentions import post_mentions_column
@@ -24,6 +25,8 @@ from webapp.conversation.mentions import resolve
 from webapp.conversation.mentions import save_post_mentions
 from webapp.conversation.mentions import usernames
 from webapp.conversation.mentions import usernames_of
+from webapp.conversation.models import BODY_MAX_LENGTH
+from webapp.conversation.models import Post
 from webapp.conversation.newest import newest_top_comment
 from webapp.conversation.segments import Segment
 from webapp.conversation.segments import segment
@@ -37,9 +40,6 @@ from webapp.core.textrules import has_control_characters
 from webapp.core.textrules import invisible_character_problem
 from webapp.core.timeutil import utcnow
 from webapp.core.transactions import retrying
-from webapp.models import BODY_MAX_LENGTH
-from webapp.models import Post
-from webapp.models import User
 
 
 def body_problem(body: str) -> str | None:

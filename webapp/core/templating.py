@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from flask import Flask
 
 from webapp.core.timeutil import utcnow
 from webapp.core.urls import comment_url
 from webapp.core.urls import user_url
-from webapp.models import User
+
+
+class NamedAccount(Protocol):
+    """What names an account in a link: the ORM user, the request's CurrentUser, a
+    comment's author, a card's people (core knows none of them)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def username_canon(self) -> str: ...
+
 
 UNITS = (
     (365 * 24 * 3600, "year"),
@@ -39,15 +51,15 @@ def absolute_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def avatar_url(user: User) -> str:
+def avatar_url(user: NamedAccount) -> str:
     return user_url("main.avatar", user.username_canon, argument="name")
 
 
-def profile_url(user: User) -> str:
+def profile_url(user: NamedAccount) -> str:
     return user_url("users.profile", user.username)
 
 
-def card_url(user: User) -> str:
+def card_url(user: NamedAccount) -> str:
     return user_url("users.popup", user.username)
 
 

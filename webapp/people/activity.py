@@ -14,11 +14,11 @@ from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
+from webapp.accounts.models import User
 from webapp.accounts.sessions import touch_statement
 from webapp.core.extensions import db
 from webapp.core.htmx import is_htmx
 from webapp.core.timeutil import utcnow
-from webapp.models import User
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 QUIET_ENDPOINTS = frozenset({"static", "main.healthz", "main.avatar", "users.popup"})

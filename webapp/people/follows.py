@@ -8,10 +8,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from webapp.accounts.models import User
 from webapp.core.extensions import db
 from webapp.core.transactions import retrying
-from webapp.models import User
-from webapp.models import follow as follow_table
+from webapp.people.models import follow as follow_table
 
 
 class CannotFollowSelf(ValueError):

@@ -8,13 +8,13 @@ from wtforms import SubmitField
 from wtforms import TextAreaField
 from wtforms.validators import ValidationError
 
+from webapp.accounts.models import ABOUT_ME_MAX_LENGTH
 from webapp.core.forms import TextForm
 from webapp.core.forms import present
 from webapp.core.textrules import CONTROL_CHARACTERS_MESSAGE
 from webapp.core.textrules import clean_text
 from webapp.core.textrules import has_control_characters
 from webapp.core.textrules import invisible_character_problem
-from webapp.models import ABOUT_ME_MAX_LENGTH
 
 
 class EditProfileForm(TextForm):

@@ -22,6 +22,7 @@ from sqlalchemy import update
 
 from webapp.accounts.identity import canonical_username
 from webapp.accounts.identity import could_be_username
+from webapp.accounts.models import User
 from webapp.conversation.mentions import about_me_mentions_column
 from webapp.conversation.mentions import replace_about_me_mentions
 from webapp.conversation.mentions import resolve
@@ -30,8 +31,7 @@ from webapp.conversation.segments import Segment
 from webapp.conversation.segments import segment
 from webapp.core.database import request_connection
 from webapp.core.extensions import db
-from webapp.models import User
-from webapp.models import follow
+from webapp.people.models import follow
 
 
 class CardUser(NamedTuple):
