@@ -203,3 +203,28 @@ def log_in(page: Page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/")
+
+
+def wait_until(page: Page, predicate: str, arg: Any = None, timeout_ms: int = 10_000) -> None:
+    """`page.wait_for_function` without its eval: Playwright builds the predicate it polls
+    with eval inside the page, which this app's CSP refuses whenever the first check is
+    false (the test then fails with a CSP violation, depending on timing). `page.evaluate`
+    is not subject to the page's CSP."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(predicate, arg):
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout_ms} ms: {predicate}")
+        page.wait_for_timeout(50)
+
+
+def wait_until_still(page: Page) -> float:
+    """Wait until the page stops scrolling (wheel, End and PageDown scroll smoothly, for
+    longer on a busy machine); its scroll position then."""
+    last = None
+    for _ in range(50):
+        now = page.evaluate("window.scrollY")
+        if now == last:
+            return now
+        last = now
+        page.wait_for_timeout(100)
+    pytest.fail("the page kept scrolling")

@@ -24,6 +24,8 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import browser_page
 from tests.e2e.conftest import csp_violations
 from tests.e2e.conftest import log_in
+from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import wait_until_still
 from webapp.accounts.models import USERNAME_MAX_LENGTH
 from webapp.accounts.models import User
 from webapp.conversation.models import Post
@@ -130,15 +132,8 @@ def scroll_and_settle(page: Page, scroll: str) -> float:
         page.mouse.wheel(0, 200)
     else:
         page.keyboard.press(scroll)
-    page.wait_for_function("start => window.scrollY !== start", arg=start)
-    last = None
-    for _ in range(50):
-        now = page.evaluate("window.scrollY")
-        if now == last:
-            return now - start
-        last = now
-        page.wait_for_timeout(100)
-    pytest.fail("the page kept scrolling")
+    wait_until(page, "start => window.scrollY !== start", start)
+    return wait_until_still(page) - start
 
 
 @pytest.fixture
@@ -563,6 +558,7 @@ def test_comments_loaded_under_a_still_pointer_open_nothing(long_feed: Page) -> 
     feed.keyboard.press("End")  # to the bottom, where "Load more" is
     load_more = feed.get_by_role("button", name="Load more")
     expect(load_more).to_be_in_viewport()
+    wait_until_still(feed)  # End scrolls smoothly: measure where the names end up
     # The spot where the first comment "Load more" brings will have its name: one comment
     # further down than the last one, whose name is one comment below the one before.
     names = feed.locator("#feed-items .user-link")

@@ -30,6 +30,8 @@ from tests.e2e.conftest import ConsoleErrors
 from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import browser_page
 from tests.e2e.conftest import log_in
+from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import wait_until_still
 from webapp.core.templating import relative_time
 from webapp.core.timeutil import utcnow
 
@@ -110,7 +112,8 @@ def test_new_comments_come_in_above_without_moving_the_view(
     log_in(reader, "alice", PASSWORD)
     expect(reader.locator(NEW_BUTTON)).to_have_count(0)
     reader.mouse.wheel(0, 900)
-    reader.wait_for_function("window.scrollY >= 900")
+    wait_until(reader, "() => window.scrollY >= 900")
+    wait_until_still(reader)
     looked_at = reader.locator("#" + reader.evaluate(FIRST_ON_SCREEN))
 
     # Bob posts through his own browser; two more come from elsewhere (another instance).
