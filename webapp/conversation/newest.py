@@ -39,7 +39,7 @@ class Known:
 @dataclass
 class NewestTopComment:
     """One per app (so per process: gunicorn forks each worker its own copy). Threads share
-    it without a lock: each assignment replaces one tuple whole, and a lost race costs at
+    it without a lock: each assignment replaces one Known whole, and a lost race costs at
     most one extra statement or a second's delay."""
 
     max_age: float
