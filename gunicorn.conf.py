@@ -4,6 +4,7 @@ environment variables named below."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 
@@ -18,9 +19,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 20
 # Keep-alive for the reverse proxy's pooled connections.
 keepalive = 5
-# Recycle workers now and then, so a slow leak anywhere never grows without bound.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then, so a slow leak anywhere never grows without bound. Every
+# 50,000 requests: under load (a worker serves a card in under a millisecond) 5,000 meant a
+# new worker every few seconds, and each recycle showed in the benchmark's p99.
+max_requests = 50_000
+max_requests_jitter = 5_000
 # Logs to stdout/stderr, for the process manager (systemd, a container runtime) to collect.
 accesslog = "-"
 errorlog = "-"
@@ -32,6 +35,22 @@ forwarded_allow_ips = "127.0.0.1"
 # (about a second of CPU, during which its share of requests waited: the benchmark's p99
 # showed it). The forked workers must not use the master's database connections.
 preload_app = True
+
+
+def when_ready(server) -> None:  # noqa: ANN001 (gunicorn's hook signature)
+    """In the master, once the preloaded app is built and before any worker is forked:
+    what every worker would otherwise do again after each fork."""
+    application = server.app.wsgi()
+    if hasattr(application, "jinja_env"):
+        from webapp.core.templating import compile_templates
+
+        compile_templates(application)
+    # The app's objects live as long as the master: moved out of the collector's reach, a
+    # forked worker's collections never walk them. Walking them touched every page of the
+    # heap the worker shares with the master, copying each (Python's gc.freeze
+    # documentation; measured in docs/performance.md, "Recycled workers").
+    gc.collect()
+    gc.freeze()
 
 
 def post_fork(server, worker) -> None:  # noqa: ANN001 (gunicorn's hook signature)

@@ -8,6 +8,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
+from webapp.core.application import Application
 from webapp.core.config import ROOT
 from webapp.core.config import load_config
 
@@ -17,7 +18,7 @@ ENV_FILE = ROOT / ".env"
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_dotenv(ENV_FILE)
-    app = Flask(
+    app = Application(
         __name__,
         instance_path=str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from flask import Flask
 
 from tests.conftest import PASSWORD
@@ -14,6 +18,7 @@ from tests.servers import Browserless
 from tests.servers import gunicorn
 from tests.servers import site_environment
 from webapp.accounts.sessions import AUTH_COOKIE
+from webapp.core.config import ROOT
 
 
 def test_two_instances_are_one_site(
@@ -77,3 +82,39 @@ def test_sqlite_file_that_cannot_be_opened_is_a_503(tmp_path: Path) -> None:
     assert client.get("/healthz").status_code == 503
     client.set_cookie(AUTH_COOKIE, "a-session-id")  # logged in: the page needs the database
     assert client.get("/").status_code == 503
+
+
+def test_gunicorns_master_compiles_the_templates_and_freezes_the_heap_before_forking(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gunicorn.conf.py's when_ready, which gunicorn runs in the master after building the
+    preloaded app and before forking workers: every template compiled (a recycled worker
+    then serves at once), and the app's objects frozen out of the collector's walks (a
+    worker's first collection no longer copies every page it shares with the master)."""
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    loads: list[str] = []
+    loader = app.jinja_env.loader
+    original = loader.get_source
+
+    def counting(environment, name):  # noqa: ANN001, ANN202 (Jinja's loader signature)
+        loads.append(name)
+        return original(environment, name)
+
+    monkeypatch.setattr(loader, "get_source", counting)
+
+    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
+    settings["when_ready"](server)
+
+    names = app.jinja_env.list_templates()
+    assert {"people/_card.html", "conversation/index.html", "base.html"} <= set(names)
+    assert sorted(set(loads)) == sorted(names)
+    assert frozen == [True]
+    # Compiled once: rendering reads no template source again.
+    loads.clear()
+    with app.test_request_context():
+        app.jinja_env.get_template("people/_card.html")
+        app.jinja_env.get_template("conversation/index.html")
+    assert loads == []
+    assert settings["max_requests"] >= 50_000

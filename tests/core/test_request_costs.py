@@ -16,11 +16,14 @@ from sqlalchemy import event
 
 from tests.conftest import HTMX
 from tests.conftest import AuthActions
+from tests.conftest import add_posts
 from tests.conftest import csrf_token
 from tests.conftest import make_app
 from tests.conftest import make_user
+from webapp.core.application import Application
 from webapp.core.extensions import db
 from webapp.core.process_counters import ProcessCounters
+from webapp.core.sql import joined_strings
 from webapp.core.throttling import EXTENSION_KEY
 
 
@@ -153,3 +156,71 @@ def test_process_counters_sweep_expired_windows(monkeypatch: pytest.MonkeyPatch)
     counters.incr("someone-else", expiry=60)
     assert set(counters.counts) == {"someone-else"}
     assert set(counters.expiries) == {"someone-else"}
+
+
+def test_the_hot_statements_are_sent_as_compiled_not_rewritten_at_each_execution(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """A "literal execute" parameter makes SQLAlchemy render its statement's SQL again at
+    every execution (it was 10 % of a card in-process): the card, the feed, a profile and a
+    thread page, with mentions, links and the "Followed by" line, send none."""
+    bob = make_user(app, "bob", about_me="Friends with @alice")
+    carol = make_user(app, "carol")
+    auth.register("alice")
+    auth.login("alice")
+    headers = {**HTMX, "X-CSRFToken": csrf_token(client, "/")}
+    assert client.post("/user/carol/follow", headers=headers).status_code == 200
+    with app.app_context():
+        from webapp.people.follows import follow
+
+        follow(carol, bob)
+    (top,) = add_posts(app, bob, ["Hello @alice, see https://example.com"])
+    add_posts(app, carol, ["A reply to @bob"], reply_to=top)
+
+    rewritten: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany) -> None:
+        compiled = getattr(context, "compiled", None)
+        if compiled is not None and compiled.literal_execute_params:
+            rewritten.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        for page in ["/", f"/c/{top}", "/user/bob"]:
+            assert client.get(page).status_code == 200
+        card = client.get("/user/bob/popup", headers=HTMX)
+        assert "Followed by carol" in card.text
+        assert client.get(f"/c/{top}/replies", headers=HTMX).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert rewritten == []
+
+
+def test_joined_strings_refuses_a_separator_that_would_change_the_sql() -> None:
+    from webapp.accounts.models import User
+
+    for separator in ["'", "\\", "a'b"]:
+        with pytest.raises(ValueError):
+            joined_strings(User.username, separator)
+
+
+def test_flask_is_asked_once_per_function_whether_it_is_a_coroutine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[object] = []
+    answer = Flask.ensure_sync
+
+    def counting(self: Flask, func: object) -> object:
+        asked.append(func)
+        return answer(self, func)
+
+    monkeypatch.setattr(Flask, "ensure_sync", counting)
+    app = Application(__name__)
+
+    def view() -> str:
+        return "ok"
+
+    assert [app.ensure_sync(view) for _ in range(3)] == [view] * 3
+    assert asked == [view]

@@ -15,7 +15,6 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement
 from sqlalchemy import Table
 from sqlalchemy import delete
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -24,6 +23,7 @@ from webapp.accounts.models import User
 from webapp.conversation.models import post_mention
 from webapp.conversation.segments import mentioned_names
 from webapp.core.extensions import db
+from webapp.core.sql import joined_strings
 from webapp.people.models import about_me_mention
 
 # Usernames have no spaces (identity.USERNAME_PATTERN), so a space separates them.
@@ -77,7 +77,7 @@ def mentions_subquery(table: Table, text_key: str, text_id: ColumnElement) -> Co
     text (post_id, owner_id)."""
     mentioned = aliased(User)  # the page statement has its own user (an author, a card)
     return (
-        select(func.aggregate_strings(mentioned.username, SEPARATOR))
+        select(joined_strings(mentioned.username, SEPARATOR))
         .select_from(table)
         .join(mentioned, mentioned.id == table.c.user_id)
         .where(table.c[text_key] == text_id)

@@ -31,6 +31,7 @@ from webapp.conversation.segments import Segment
 from webapp.conversation.segments import segment
 from webapp.core.database import request_connection
 from webapp.core.extensions import db
+from webapp.core.sql import joined_strings
 from webapp.people.models import follow
 
 
@@ -169,7 +170,7 @@ def followed_by_summary(walk_mine: bool, intersect_lists: bool) -> ColumnElement
     total = case((func.count() < NAMED, ""), else_=SEPARATOR + cast(everyone, String))
     entry = person.c.username + SEPARATOR + person.c.username_canon
     return (
-        select(func.aggregate_strings(entry, SEPARATOR) + total)
+        select(joined_strings(entry, SEPARATOR) + total)
         .select_from(named.join(person, person.c.id == named.c.id))
         .scalar_subquery()
     )
