@@ -12,8 +12,9 @@ def joined_strings(expression: ColumnElement[str], separator: str) -> ColumnElem
     group_concat, PostgreSQL's string_agg).
 
     The separator is written into the SQL text. Given as a value, SQLAlchemy sends it as a
-    "literal execute" parameter, which it renders into the statement again at every
-    execution: about 10 µs of each statement in-process, and a card statement had four.
+    "literal execute" parameter, and renders the statement's SQL again at every execution
+    with it: a card took 430 µs in-process that way, 385 µs this way (its statement had
+    four).
     """
     if "'" in separator or "\\" in separator:
         raise ValueError("the separator is written into SQL: no quotes or backslashes")
