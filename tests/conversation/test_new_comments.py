@@ -25,6 +25,7 @@ from tests.conversation.test_feed import post_ids
 from webapp.conversation import news
 from webapp.conversation.models import Post
 from webapp.conversation.newest import DEFAULT_MAX_AGE_SECONDS
+from webapp.conversation.newest import is_newer
 from webapp.conversation.newest import newest_top_comment
 from webapp.core.extensions import db
 from webapp.core.pagination import PAGE_SIZE
@@ -325,3 +326,13 @@ def test_a_check_after_the_session_ended_is_refused_without_leaving_the_page(
     request without a session, but with no HX-Redirect to the login page."""
     response = client.get("/feed/new?after=0_0", headers={**HTMX, "Hoverfeed-Background": "true"})
     assert response.status_code == 401 and "HX-Redirect" not in response.headers
+
+
+def test_cursors_compare_in_feed_order_time_first_then_id() -> None:
+    now = utcnow()
+    earlier, same_time_lower_id, latest = Cursor(now, 9), Cursor(now, 7), Cursor(now, 10)
+    assert sorted([latest, earlier, same_time_lower_id]) == [same_time_lower_id, earlier, latest]
+    assert Cursor(now - timedelta(microseconds=1), 10**9) < same_time_lower_id
+    assert is_newer(latest, earlier) and not is_newer(earlier, latest)
+    assert not is_newer(earlier, earlier)
+    assert is_newer(earlier, None) and not is_newer(None, earlier) and not is_newer(None, None)

@@ -64,9 +64,7 @@ class NewestTopComment:
 
 def is_newer(comment: Cursor | None, than: Cursor | None) -> bool:
     """Whether the comment at `comment` comes after `than` (feed order; None: no comment)."""
-    if comment is None:
-        return False
-    return than is None or (comment.timestamp, comment.id) > (than.timestamp, than.id)
+    return comment is not None and (than is None or comment > than)
 
 
 def init_app(app: Flask) -> None:

@@ -22,8 +22,11 @@ PAGE_SIZE = 20
 CURSOR_PATTERN = re.compile(r"(?P<micros>[0-9]{1,17})_(?P<id>[0-9]{1,18})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Cursor:
+    """A comment's place in feed order: by time, then by id for comments of the same
+    microsecond (the order the pages' indexes walk). Cursors compare in that order."""
+
     timestamp: datetime
     id: int
 
