@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from jinja2.runtime import Context
 from sqlalchemy import event
 
 from tests.conftest import HTMX
@@ -224,3 +225,33 @@ def test_flask_is_asked_once_per_function_whether_it_is_a_coroutine(
 
     assert [app.ensure_sync(view) for _ in range(3)] == [view] * 3
     assert asked == [view]
+
+
+def test_a_comment_costs_the_page_no_call_through_jinjas_context(
+    app: Flask, client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-comment helpers are filters and tests, not globals: Jinja calls a global through
+    Context.call (three lookups before the call, two of them failing). Ten more comments on
+    the viewer's own feed (Edit and Delete shown, so every helper runs) add only three calls
+    each: the two macros, thread_item and post_item, and csrf_token() for Delete's form."""
+    calls: list[object] = []
+    call = Context.call
+
+    def counting(self: Context, function: object, *args: object, **kwargs: object) -> object:
+        calls.append(function)
+        return call(self, function, *args, **kwargs)
+
+    alice = make_user(app, "alice")
+    auth.login("alice")
+    add_posts(app, alice, [f"Comment {n}" for n in range(5)])
+    monkeypatch.setattr(Context, "call", counting)
+    assert client.get("/").text.count('class="post"') == 5
+    five = len(calls)
+    monkeypatch.undo()
+    add_posts(app, alice, [f"Comment {n}" for n in range(5, 15)])
+    calls.clear()
+    monkeypatch.setattr(Context, "call", counting)
+    page = client.get("/").text
+    assert page.count('class="post"') == 15
+    assert page.count(">Edit</a>") == 15
+    assert len(calls) - five == 10 * 3

@@ -1,12 +1,17 @@
-"""The fast user URLs are exactly what url_for would build."""
+"""The fast user, comment and static URLs are exactly what url_for would build."""
 
 from __future__ import annotations
+
+import os
+import uuid
 
 import pytest
 from flask import Flask
 from flask import url_for
 
+from webapp.core.static_files import STATIC_ROOT
 from webapp.core.urls import comment_url
+from webapp.core.urls import static_url
 from webapp.core.urls import user_url
 
 
@@ -30,3 +35,34 @@ def test_comment_url_matches_url_for(app: Flask, script_root: str, post_id: int)
         assert url_for("feed.index").startswith(script_root + "/")
         for endpoint in ["threads.thread", "threads.reply_form", "edits.edit", "edits.delete"]:
             assert comment_url(endpoint, post_id) == url_for(endpoint, post_id=post_id)
+
+
+@pytest.mark.parametrize("script_root", ["", "/feed-app"])
+def test_static_url_matches_url_for_and_is_built_once(app: Flask, script_root: str) -> None:
+    files = ["css/app.css", "vendor/htmx/2.0.11/htmx.min.js", "no-such-file.css"]
+    with app.test_request_context("/", base_url=f"http://localhost{script_root}/"):
+        for filename in files:
+            assert static_url(filename) == url_for("static", filename=filename)
+            assert static_url(filename) is static_url(filename)  # kept, not built again
+        assert static_url("css/app.css").startswith(f"{script_root}/static/css/app.css?v=")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_static_url_follows_an_edited_file_only_in_development(app: Flask, debug: bool) -> None:
+    """In production a file changes only with a release (a restart); in development the
+    page must link the new version as soon as the file is saved."""
+    name = f"test-{uuid.uuid4().hex}.css"
+    path = STATIC_ROOT / name
+    app.debug = debug
+    try:
+        path.write_text("a {}")
+        with app.test_request_context("/"):
+            before = static_url(name)
+        path.write_text("a { color: red }")
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+        with app.test_request_context("/"):
+            after = static_url(name)
+    finally:
+        path.unlink(missing_ok=True)
+    assert before.startswith(f"/static/{name}?v=")
+    assert (after != before) is debug

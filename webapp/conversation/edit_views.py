@@ -58,9 +58,10 @@ def refuse_impossible_ids(_endpoint: str | None, values: dict | None) -> None:
         abort(404, edits.NOT_FOUND)
 
 
-@bp.app_template_global()
+@bp.app_template_test("mine")
 def is_mine(post: PostView) -> bool:
-    """Whether the viewer wrote this comment (its Edit and Delete controls show).
+    """`post is mine`: whether the viewer wrote this comment (its Edit and Delete controls
+    show). A test, not a global: see core/templating.py for what a global's call costs.
 
     Called for every comment of a page (up to sixty): it reads the request's user where
     Flask-Login keeps it once loaded (as sessions.start_session sets it), not through the
@@ -72,7 +73,7 @@ def is_mine(post: PostView) -> bool:
     return post.user_id == getattr(viewer, "id", None)
 
 
-@bp.app_template_global()
+@bp.app_template_test("still_editable")
 def can_still_edit(post: PostView) -> bool:
     return edits.can_still_edit(post)
 

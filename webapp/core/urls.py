@@ -1,5 +1,5 @@
 """Fast URLs for the links every comment carries (profile, card, avatar; its own page,
-Reply, Edit, Delete).
+Reply, Edit, Delete), and for the static files every page links.
 
 A feed page has three user URLs and up to five comment URLs per comment, and up to sixty
 comments with their replies. Werkzeug's url_for is general (converters, defaults, host
@@ -23,6 +23,8 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 # What Werkzeug's string converter leaves unescaped (WHATWG's path-segment set).
 PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"
 _shapes: dict[tuple[int, str, str], tuple[str, str]] = {}  # (app, script root, endpoint)
+# (app, script root, file name): the files the templates name, a handful.
+_static_urls: dict[tuple[int, str, str], str] = {}
 
 
 def _shape(endpoint: str, argument: str, placeholder: str | int) -> tuple[str, str]:
@@ -55,3 +57,18 @@ def comment_url(endpoint: str, post_id: int) -> str:
     id (an int: nothing to escape)."""
     prefix, suffix = _shape(endpoint, "post_id", ID_PLACEHOLDER)
     return f"{prefix}{post_id}{suffix}"
+
+
+def static_url(filename: str) -> str:
+    """`url_for("static", filename=filename)`, its version included (static_files.py), built
+    once per app, script root and file: a page links eight static files, and url_for with
+    the version's URL default cost 26 us a call (measured, 2026-11-28): 0.2 ms a page."""
+    context = _cv_request.get()
+    if context.app.debug:
+        # In development a file edited while the server runs gets a new version.
+        return url_for("static", filename=filename)
+    key = (id(context.app), context.request.script_root, filename)
+    url = _static_urls.get(key)
+    if url is None:
+        url = _static_urls[key] = url_for("static", filename=filename)
+    return url
