@@ -227,7 +227,7 @@ def test_flask_is_asked_once_per_function_whether_it_is_a_coroutine(
     assert asked == [view]
 
 
-def test_a_comment_costs_the_page_no_call_through_jinjas_context(
+def test_ten_more_comments_add_only_their_macro_calls_through_jinjas_context(
     app: Flask, client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Per-comment helpers are filters and tests, not globals: Jinja calls a global through
@@ -241,17 +241,17 @@ def test_a_comment_costs_the_page_no_call_through_jinjas_context(
         calls.append(function)
         return call(self, function, *args, **kwargs)
 
+    def calls_to_render_the_feed(comments: int) -> int:
+        calls.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(Context, "call", counting)
+            page = client.get("/").text
+        assert page.count('class="post"') == page.count(">Edit</a>") == comments
+        return len(calls)
+
     alice = make_user(app, "alice")
     auth.login("alice")
     add_posts(app, alice, [f"Comment {n}" for n in range(5)])
-    monkeypatch.setattr(Context, "call", counting)
-    assert client.get("/").text.count('class="post"') == 5
-    five = len(calls)
-    monkeypatch.undo()
+    five = calls_to_render_the_feed(5)
     add_posts(app, alice, [f"Comment {n}" for n in range(5, 15)])
-    calls.clear()
-    monkeypatch.setattr(Context, "call", counting)
-    page = client.get("/").text
-    assert page.count('class="post"') == 15
-    assert page.count(">Edit</a>") == 15
-    assert len(calls) - five == 10 * 3
+    assert calls_to_render_the_feed(15) - five == 10 * 3

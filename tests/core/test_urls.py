@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask import url_for
 
-from webapp.core.static_files import STATIC_ROOT
+from webapp.core import static_files
 from webapp.core.urls import comment_url
 from webapp.core.urls import static_url
 from webapp.core.urls import user_url
@@ -48,21 +49,21 @@ def test_static_url_matches_url_for_and_is_built_once(app: Flask, script_root: s
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_static_url_follows_an_edited_file_only_in_development(app: Flask, debug: bool) -> None:
+def test_static_url_follows_an_edited_file_only_in_development(
+    app: Flask, debug: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In production a file changes only with a release (a restart); in development the
     page must link the new version as soon as the file is saved."""
-    name = f"test-{uuid.uuid4().hex}.css"
-    path = STATIC_ROOT / name
+    monkeypatch.setattr(static_files, "STATIC_ROOT", tmp_path)  # not the checkout's files
+    name = f"test-{uuid.uuid4().hex}.css"  # a name no earlier test has versioned
+    path = tmp_path / name
     app.debug = debug
-    try:
-        path.write_text("a {}")
-        with app.test_request_context("/"):
-            before = static_url(name)
-        path.write_text("a { color: red }")
-        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-        with app.test_request_context("/"):
-            after = static_url(name)
-    finally:
-        path.unlink(missing_ok=True)
+    path.write_text("a {}")
+    with app.test_request_context("/"):
+        before = static_url(name)
+    path.write_text("a { color: red }")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with app.test_request_context("/"):
+        after = static_url(name)
     assert before.startswith(f"/static/{name}?v=")
     assert (after != before) is debug

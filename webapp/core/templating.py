@@ -5,7 +5,7 @@ Helpers a page calls per comment are filters (`author | profile_url`), not globa
 function whether it wants the context, twice, by `hasattr` checks that fail (each one an
 AttributeError raised and caught); a filter is resolved when the template compiles and then
 called directly. Measured: 4.5 us for a global's output against 1.4 us for a filter's, and
-a feed page makes some 500 of these calls.
+a feed page made some 420 of these calls (560 with the macros' own).
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ def card_url(user: NamedAccount) -> str:
     return user_url("users.popup", user.username)
 
 
-def named_url(name: str, endpoint: str) -> str:
-    """`name | named_url(endpoint)`: user_url as a filter (the name comes first)."""
-    return user_url(endpoint, name)
+def username_url(username: str, endpoint: str) -> str:
+    """`username | username_url(endpoint)`: user_url as a filter (the name comes first)."""
+    return user_url(endpoint, username)
 
 
 def post_url(post_id: int, endpoint: str) -> str:
@@ -99,7 +99,7 @@ def init_app(app: Flask) -> None:
         avatar_url,
         profile_url,
         card_url,
-        named_url,
+        username_url,
         post_url,
         static_url,
     ):

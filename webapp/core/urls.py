@@ -23,8 +23,9 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 # What Werkzeug's string converter leaves unescaped (WHATWG's path-segment set).
 PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"
 _shapes: dict[tuple[int, str, str], tuple[str, str]] = {}  # (app, script root, endpoint)
-# (app, script root, file name): the files the templates name, a handful.
-_static_urls: dict[tuple[int, str, str], str] = {}
+# The app's extension holding its static URLs by (script root, file name): the files the
+# templates name, a handful. On the app, so an app never sees another's (ids are reused).
+STATIC_URLS = "hoverfeed_static_urls"
 
 
 def _shape(endpoint: str, argument: str, placeholder: str | int) -> tuple[str, str]:
@@ -64,11 +65,15 @@ def static_url(filename: str) -> str:
     once per app, script root and file: a page links eight static files, and url_for with
     the version's URL default cost 26 us a call (measured, 2026-11-28): 0.2 ms a page."""
     context = _cv_request.get()
-    if context.app.debug:
+    app = context.app
+    if app.debug:
         # In development a file edited while the server runs gets a new version.
         return url_for("static", filename=filename)
-    key = (id(context.app), context.request.script_root, filename)
-    url = _static_urls.get(key)
+    urls = app.extensions.get(STATIC_URLS)
+    if urls is None:
+        urls = app.extensions[STATIC_URLS] = {}
+    key = (context.request.script_root, filename)
+    url = urls.get(key)
     if url is None:
-        url = _static_urls[key] = url_for("static", filename=filename)
+        url = urls[key] = url_for("static", filename=filename)
     return url
