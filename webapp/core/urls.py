@@ -6,14 +6,17 @@ comments with their replies. Werkzeug's url_for is general (converters, defaults
 matching, escaping) and costs tens of microseconds a call; these URLs are a fixed prefix
 and suffix around a username or a comment id. So url_for builds each shape once per app and
 script root, and the name (percent-encoded like url_for would) or the id is put in between.
+A static file's URL (with its version) is built once per app and script root the same way.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote
 
 from flask import url_for
+from flask.ctx import RequestContext
 from flask.globals import _cv_request
 
 PLACEHOLDER = "NAME-PLACEHOLDER"
@@ -22,10 +25,17 @@ ID_PLACEHOLDER = 918273645
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 # What Werkzeug's string converter leaves unescaped (WHATWG's path-segment set).
 PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"
-_shapes: dict[tuple[int, str, str], tuple[str, str]] = {}  # (app, script root, endpoint)
-# The app's extension holding its static URLs by (script root, file name): the files the
-# templates name, a handful. On the app, so an app never sees another's (ids are reused).
-STATIC_URLS = "hoverfeed_static_urls"
+# The app's extension holding what this module built, by script root and endpoint (a
+# shape) or file name (a static URL): a few dozen entries. On the app, so that no app ever
+# sees another's (an id() of a collected app can be reused).
+BUILT_URLS = "hoverfeed_built_urls"
+
+
+def _built_urls(context: RequestContext) -> dict[tuple[str, str, str], Any]:
+    built = context.app.extensions.get(BUILT_URLS)
+    if built is None:
+        built = context.app.extensions[BUILT_URLS] = {}
+    return built
 
 
 def _shape(endpoint: str, argument: str, placeholder: str | int) -> tuple[str, str]:
@@ -34,13 +44,14 @@ def _shape(endpoint: str, argument: str, placeholder: str | int) -> tuple[str, s
     # `request` proxies this line was most of the call (about 1 µs; a feed page makes some
     # 400 of these calls). Flask's own name for it, stable since Flask 2.3 (pinned).
     context = _cv_request.get()
-    key = (id(context.app), context.request.script_root, endpoint)
-    shape = _shapes.get(key)
+    built = _built_urls(context)
+    key = ("shape", context.request.script_root, endpoint)
+    shape = built.get(key)
     if shape is None:
-        built = url_for(endpoint, **{argument: placeholder})
+        url = url_for(endpoint, **{argument: placeholder})
         # The last occurrence: a script root (the app under a path prefix) may hold the same.
-        prefix, _, suffix = built.rpartition(str(placeholder))
-        shape = _shapes[key] = (prefix, suffix)
+        prefix, _, suffix = url.rpartition(str(placeholder))
+        shape = built[key] = (prefix, suffix)
     return shape
 
 
@@ -65,15 +76,12 @@ def static_url(filename: str) -> str:
     once per app, script root and file: a page links eight static files, and url_for with
     the version's URL default cost 26 us a call (measured, 2026-11-28): 0.2 ms a page."""
     context = _cv_request.get()
-    app = context.app
-    if app.debug:
+    if context.app.debug:
         # In development a file edited while the server runs gets a new version.
         return url_for("static", filename=filename)
-    urls = app.extensions.get(STATIC_URLS)
-    if urls is None:
-        urls = app.extensions[STATIC_URLS] = {}
-    key = (context.request.script_root, filename)
-    url = urls.get(key)
+    built = _built_urls(context)
+    key = ("static", context.request.script_root, filename)
+    url = built.get(key)
     if url is None:
-        url = urls[key] = url_for("static", filename=filename)
+        url = built[key] = url_for("static", filename=filename)
     return url
