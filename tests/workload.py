@@ -7,16 +7,21 @@ records what the server accepted, so the caller can compare it with what was sto
 
 from __future__ import annotations
 
+import http.client
 import random
 import threading
 import time
-import urllib.error
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 
 from tests.servers import Browserless
+
+# What a request meets when the worker serving it is killed: no connection or a reset one
+# (OSErrors, urllib's URLError among them), or a response cut off after its headers
+# (http.client's IncompleteRead, which is no OSError).
+DROPPED = (OSError, http.client.HTTPException)
 
 
 @dataclass
@@ -52,7 +57,7 @@ def run_client(
             assert client.login(username, password) == 303, f"{username} could not log in"
             client.get("/")
             break
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        except DROPPED:
             with outcome.lock:
                 outcome.connection_errors += 1
             time.sleep(0.2)
@@ -72,7 +77,7 @@ def run_client(
             else:
                 action = rng.choice(["follow", "unfollow"])
                 status, _, _ = client.post_htmx(f"/user/{rng.choice(others)}/{action}")
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        except DROPPED:
             with outcome.lock:
                 outcome.connection_errors += 1
             continue

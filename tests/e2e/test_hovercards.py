@@ -154,12 +154,28 @@ def tab_to_a_name(page: Page) -> Locator:
     pytest.fail("Tab never reached a name in the feed")
 
 
+#: Records, on the page's own clock, when a name first hears the pointer's intent and when
+#: a card first appears. A wall-clock sleep in the test cannot tell "too early" on a loaded
+#: machine: Playwright's pointer steps alone can outlast the delay.
+CARD_TIMING = """card => {
+  const timing = (window.__cardTiming = {});
+  const heard = () => { timing.intent ??= performance.now(); };
+  document.addEventListener("hovercard:intent", heard, true);
+  new MutationObserver(() => {
+    if (document.querySelector(card)) timing.shown ??= performance.now();
+  }).observe(document.body, { childList: true, subtree: true });
+}"""
+INTENT_DELAY_MS = 400  # app.js, Tippy's `delay`
+
+
 def test_hover_opens_the_right_card_after_an_intent_delay(feed: Page) -> None:
     link = name_link(feed, "bob")
+    feed.evaluate(CARD_TIMING, CARD)
     point_at(feed, link)
-    feed.wait_for_timeout(200)
-    expect(feed.locator(CARD)).to_have_count(0)  # still inside the intent delay
     card = open_card(feed)
+    timing = feed.evaluate("window.__cardTiming")
+    # Still hidden for the whole intent delay after the pointer landed on the name.
+    assert timing["shown"] - timing["intent"] >= INTENT_DELAY_MS - 1, timing
     expect(card).to_contain_text("bob")
     expect(card).to_contain_text("Bob bakes bread.")
     expect(card).to_contain_text("1 comment")
