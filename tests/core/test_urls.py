@@ -26,7 +26,7 @@ def test_user_url_matches_url_for(app: Flask, script_root: str, name: str) -> No
             ("users.popup", "username"),
             ("main.avatar", "name"),
         ]:
-            assert user_url(endpoint, name, argument) == url_for(endpoint, **{argument: name})
+            assert user_url(name, endpoint, argument) == url_for(endpoint, **{argument: name})
 
 
 @pytest.mark.parametrize("script_root", ["", "/feed-app", "/918273645"])
@@ -35,7 +35,7 @@ def test_comment_url_matches_url_for(app: Flask, script_root: str, post_id: int)
     with app.test_request_context("/", base_url=f"http://localhost{script_root}/"):
         assert url_for("feed.index").startswith(script_root + "/")
         for endpoint in ["threads.thread", "threads.reply_form", "edits.edit", "edits.delete"]:
-            assert comment_url(endpoint, post_id) == url_for(endpoint, post_id=post_id)
+            assert comment_url(post_id, endpoint) == url_for(endpoint, post_id=post_id)
 
 
 @pytest.mark.parametrize("script_root", ["", "/feed-app"])

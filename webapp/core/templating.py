@@ -61,25 +61,15 @@ def absolute_time(moment: datetime) -> str:
 
 
 def avatar_url(user: NamedAccount) -> str:
-    return user_url("main.avatar", user.username_canon, argument="name")
+    return user_url(user.username_canon, "main.avatar", argument="name")
 
 
 def profile_url(user: NamedAccount) -> str:
-    return user_url("users.profile", user.username)
+    return user_url(user.username, "users.profile")
 
 
 def card_url(user: NamedAccount) -> str:
-    return user_url("users.popup", user.username)
-
-
-def username_url(username: str, endpoint: str) -> str:
-    """`username | username_url(endpoint)`: user_url as a filter (the name comes first)."""
-    return user_url(endpoint, username)
-
-
-def post_url(post_id: int, endpoint: str) -> str:
-    """`post.id | post_url(endpoint)`: comment_url as a filter (the id comes first)."""
-    return comment_url(endpoint, post_id)
+    return user_url(user.username, "users.popup")
 
 
 def isoformat(moment: datetime) -> str:
@@ -99,8 +89,8 @@ def init_app(app: Flask) -> None:
         avatar_url,
         profile_url,
         card_url,
-        username_url,
-        post_url,
+        user_url,
+        comment_url,
         static_url,
     ):
         app.add_template_filter(function)

@@ -55,8 +55,9 @@ def _shape(endpoint: str, argument: str, placeholder: str | int) -> tuple[str, s
     return shape
 
 
-def user_url(endpoint: str, name: str, argument: str = "username") -> str:
-    """`url_for(endpoint, **{argument: name})`, for endpoints whose only argument is a name."""
+def user_url(name: str, endpoint: str, argument: str = "username") -> str:
+    """`url_for(endpoint, **{argument: name})`, for endpoints whose only argument is a name.
+    The name comes first: templates call it as a filter, `username | user_url(endpoint)`."""
     prefix, suffix = _shape(endpoint, argument, PLACEHOLDER)
     # Names are ASCII letters, digits and underscores, which quote() returns unchanged;
     # skipping it for them saves a call per link (three links a comment, sixty a page).
@@ -64,9 +65,10 @@ def user_url(endpoint: str, name: str, argument: str = "username") -> str:
     return f"{prefix}{encoded}{suffix}"
 
 
-def comment_url(endpoint: str, post_id: int) -> str:
+def comment_url(post_id: int, endpoint: str) -> str:
     """`url_for(endpoint, post_id=post_id)`, for endpoints whose only argument is a comment
-    id (an int: nothing to escape)."""
+    id (an int: nothing to escape). The id comes first: templates call it as a filter,
+    `post.id | comment_url(endpoint)`."""
     prefix, suffix = _shape(endpoint, "post_id", ID_PLACEHOLDER)
     return f"{prefix}{post_id}{suffix}"
 
